@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Runs the test suites with node's built-in runner. Suites that need Kafka and etcd get them
+// from deploy/local (started once for the whole run and stopped again if this run started
+// them), or from KAFKA_BOOTSTRAP / ETCD_ENDPOINTS when those point at existing clusters.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const all = ['unit', 'integration', 'cluster'];
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
+for (const s of suites) if (!all.includes(s)) throw new Error(`unknown suite "${s}"; use one of ${all.join(', ')}`);
+
+function testFiles(suite) {
+  const dir = join(root, 'test', suite);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true })
+    .filter((f) => String(f).endsWith('.test.ts'))
+    .map((f) => relative(root, join(dir, String(f))))
+    .sort();
+}
+
+function run(cmd, args, env = process.env) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  return result.status ?? 1;
+}
+
+const needsServices = suites.some((s) => s !== 'unit' && testFiles(s).length > 0);
+let startedServices = false;
+const env = { ...process.env };
+if (needsServices && !(env.KAFKA_BOOTSTRAP && env.ETCD_ENDPOINTS)) {
+  const alreadyUp = spawnSync('bash', ['deploy/local/status.sh'], { cwd: root, stdio: 'ignore' }).status === 0;
+  if (run('bash', ['deploy/local/up.sh']) !== 0) {
+    console.error('could not start Kafka and etcd on loopback; see the output above (deploy/local/up.sh)');
+    process.exit(1);
+  }
+  startedServices = !alreadyUp && env.TRIBUTARY_KEEP_SERVICES !== '1';
+  const stateDir = env.TRIBUTARY_LOCAL_DIR ?? join(homedir(), '.cache', 'tributary', 'local');
+  for (const line of readFileSync(join(stateDir, 'env'), 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+}
+
+let status = 0;
+try {
+  for (const suite of suites) {
+    const files = testFiles(suite);
+    if (files.length === 0) continue;
+    console.log(`\n=== ${suite} tests (${files.length} files)${suite === 'unit' ? '' : ` against Kafka ${env.KAFKA_BOOTSTRAP} and etcd ${env.ETCD_ENDPOINTS}`} ===`);
+    // Integration and cluster files share one broker on a 2-core machine: run them one at a time.
+    const concurrency = suite === 'unit' ? '2' : '1';
+    const code = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], env);
+    if (code !== 0) status = code;
+  }
+} finally {
+  if (startedServices) run('bash', ['deploy/local/down.sh']);
+}
+process.exit(status);

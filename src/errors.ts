@@ -1,0 +1,108 @@
+/**
+ * Tributary's error hierarchy. Errors from Kafka clients, etcd3 and grpc-js are converted to one of
+ * these where they enter our code, so the rest of the code asks `isRetriable(err)` instead of
+ * knowing three libraries' error shapes. Each code maps to one gRPC status, in exactly one place
+ * (`src/grpc/status.ts`).
+ */
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
+  | 'CANCELLED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'INTERNAL';
+
+export interface ErrorOptions {
+  cause?: unknown;
+  /** Whether retrying the same operation later may succeed. */
+  retriable?: boolean;
+}
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? (code === 'UNAVAILABLE' || code === 'DEADLINE_EXCEEDED');
+  }
+}
+
+/** One problem with one config key; `key` is empty for problems with the config as a whole. */
+export interface ConfigProblem {
+  key: string;
+  message: string;
+}
+
+/** A config (or request) was rejected; names every offending key. */
+export class InvalidArgumentError extends TributaryError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(message: string, problems: readonly ConfigProblem[] = [], options: ErrorOptions = {}) {
+    const detail = problems.length === 0 ? '' : `: ${problems.map((p) => (p.key ? `${p.key}: ${p.message}` : p.message)).join('; ')}`;
+    super('INVALID_ARGUMENT', `${message}${detail}`, { ...options, retriable: false });
+    this.problems = problems;
+  }
+}
+
+export class NotFoundError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('NOT_FOUND', message, { ...options, retriable: false });
+  }
+}
+
+export class AlreadyExistsError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('ALREADY_EXISTS', message, { ...options, retriable: false });
+  }
+}
+
+export class FailedPreconditionError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('FAILED_PRECONDITION', message, { ...options, retriable: false });
+  }
+}
+
+export class UnavailableError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('UNAVAILABLE', message, { retriable: true, ...options });
+  }
+}
+
+export class DeadlineExceededError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('DEADLINE_EXCEEDED', message, { retriable: true, ...options });
+  }
+}
+
+export class CancelledError extends TributaryError {
+  constructor(message = 'cancelled', options: ErrorOptions = {}) {
+    super('CANCELLED', message, { ...options, retriable: false });
+  }
+}
+
+export class InternalError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('INTERNAL', message, { retriable: false, ...options });
+  }
+}
+
+/** True when retrying later may succeed. Unknown errors are not retried. */
+export function isRetriable(err: unknown): boolean {
+  return err instanceof TributaryError && err.retriable;
+}
+
+/** A message and stack for status displays; never throws. */
+export function describeError(err: unknown): { message: string; trace: string } {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `\nCaused by: ${err.cause.stack ?? err.cause.message}` : '';
+    return { message: err.message, trace: `${err.stack ?? err.message}${cause}` };
+  }
+  return { message: String(err), trace: String(err) };
+}

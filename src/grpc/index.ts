@@ -1,0 +1,5 @@
+export { serviceDefinition, methodPath } from './definition.js';
+export { createClient, type ClientOptions } from './client.js';
+export { addService, bindServer, shutdownServer, defaultServerOptions } from './server.js';
+export { toServiceError, fromServiceError } from './status.js';
+export type { CallOptions, CallContext, Client, ServiceImplementation } from './types.js';

@@ -1,0 +1,2 @@
+/** The public library surface of the `tributary` package. */
+export * from './errors.js';

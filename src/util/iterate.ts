@@ -1,0 +1,39 @@
+/**
+ * Iterates `source` until `signal` aborts, then stops at once even if the source is stuck in a
+ * `next()` that never settles (a hostile plugin that ignores cancellation). The stuck iterator
+ * is told to return, without waiting for it.
+ */
+export async function* iterateUntil<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<IteratorResult<T>>((resolve) => {
+    if (signal.aborted) resolve({ done: true, value: undefined });
+    else signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
+  });
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) {
+        finished = !signal.aborted;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
