@@ -22,8 +22,12 @@ export interface Ownership extends PlannedPartition {
 export interface PlanInput {
   /** Partitions that should run now (connectors RUNNING or PAUSED). */
   desired: PlannedPartition[];
-  /** Live workers and their capacity (weight, >= 1). */
-  workers: Array<{ id: string; capacity: number }>;
+  /**
+   * Live workers and their capacity (weight, >= 1). A worker with `available: false` (its
+   * session dropped, not yet timed out) keeps what it owns but gets nothing new and is left out
+   * of balancing.
+   */
+  workers: Array<{ id: string; capacity: number; available?: boolean }>;
   /** Current owners, live workers only (a dead worker's partitions are simply absent). */
   current: Ownership[];
 }
@@ -99,7 +103,9 @@ export function planAssignment(input: PlanInput): Plan {
   const desired = new Map(input.desired.map((p) => [partitionKey(p), p]));
   const plan: Plan = { assign: [], move: [], drop: [] };
   const live = new Set(input.workers.map((w) => w.id));
-  const loads = new Map<string, Load>(input.workers.map((w) => [w.id, { id: w.id, capacity: Math.max(1, w.capacity), owned: [], perConnector: new Map() }]));
+  const pinned = new Set(input.workers.filter((w) => w.available === false).map((w) => w.id));
+  const available = input.workers.filter((w) => w.available !== false);
+  const loads = new Map<string, Load>(available.map((w) => [w.id, { id: w.id, capacity: Math.max(1, w.capacity), owned: [], perConnector: new Map() }]));
 
   const placed = new Set<string>();
   let inTransit = 0;
@@ -112,6 +118,7 @@ export function planAssignment(input: PlanInput): Plan {
     }
     if (!live.has(o.workerId)) continue;
     placed.add(key);
+    if (pinned.has(o.workerId)) continue;
     // In transit: lands on the least-loaded worker once acknowledged.
     if (o.revoking) inTransit++;
     else add(loads.get(o.workerId)!, { connector: o.connector, partition: o.partition });
@@ -119,7 +126,7 @@ export function planAssignment(input: PlanInput): Plan {
   if (loads.size === 0) return plan;
   const workers = [...loads.values()];
   const totalCapacity = workers.reduce((n, w) => n + w.capacity, 0);
-  const total = desired.size;
+  const total = workers.reduce((n, w) => n + w.owned.length, 0) + inTransit + [...desired.keys()].filter((k) => !placed.has(k)).length;
 
   // Over their fair share (rounded up): give the excess back.
   const moved: PlannedPartition[] = [];

@@ -20,8 +20,10 @@ function contextOf(call: ServerCall): CallContext {
 }
 
 async function* requestsOf(call: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>, signal: AbortSignal): AsyncGenerator<object> {
-  // A cancelled call never ends its readable side: stop iterating on cancellation.
-  const iterator = call[Symbol.asyncIterator]();
+  // A cancelled call never ends its readable side: stop iterating on cancellation. The stream
+  // iterator must not destroy the call when the client half-closes: the handler may still
+  // answer (a plugin ends its Read stream only after the worker ended its side).
+  const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
   const aborted = new Promise<IteratorResult<object>>((resolve) => {
     if (signal.aborted) resolve({ done: true, value: undefined });
     else signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });

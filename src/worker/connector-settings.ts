@@ -37,6 +37,8 @@ export const workerConnectorKeys = [
   'consumer.auto.offset.reset',
   'max.inflight.records',
   'producer.override.compression.type',
+  'topic.creation.default.partitions',
+  'topic.creation.default.replication.factor',
 ] as const;
 
 function intIn(config: Record<string, string>, key: string, fallback: number, min: number, max: number, problems: ConfigProblem[]): number {
@@ -98,6 +100,8 @@ export function parseConnectorSettings(name: string, config: Record<string, stri
   const maxInFlightRecords = intIn(config, 'max.inflight.records', 10_000, 1, 10_000_000, problems);
   const compression = oneOf(config, 'producer.override.compression.type', ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none', problems);
   intIn(config, 'tasks.max', 1, 1, 1_000_000, problems);
+  intIn(config, 'topic.creation.default.partitions', 1, 1, 100_000, problems);
+  intIn(config, 'topic.creation.default.replication.factor', -1, -1, 1_000, problems);
 
   if (problems.length > 0) throw new InvalidArgumentError(`invalid config for connector "${name}"`, problems);
   return {

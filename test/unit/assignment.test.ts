@@ -86,3 +86,11 @@ test('capacity weights the share', () => {
 test('no workers: nothing is planned', () => {
   assert.deepEqual(planAssignment({ desired: parts('a', 3), workers: [], current: [] }), { assign: [], move: [], drop: [] });
 });
+
+test('a worker whose session dropped keeps its partitions but gets nothing new', () => {
+  const desired = parts('a', 4);
+  const before = settle(desired, workers('w1', 'w2'), []);
+  const plan = planAssignment({ desired: [...desired, ...parts('b', 2)], workers: [{ id: 'w1', capacity: 1 }, { id: 'w2', capacity: 1, available: false }], current: before });
+  assert.equal(plan.move.length, 0, 'nothing moves off the unreachable worker before it is declared dead');
+  assert.deepEqual(plan.assign.map((a) => a.workerId), ['w1', 'w1']);
+});

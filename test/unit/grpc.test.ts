@@ -47,7 +47,12 @@ before(async () => {
         }
       }
     },
-    async *write() {},
+    async *write(requests) {
+      let n = 0;
+      for await (const _ of requests) n++;
+      // Answers only after the client ended its side.
+      yield { kind: { case: 'durable', value: { throughOffset: BigInt(n) } } };
+    },
     async connectorCreated() { return {}; },
     async connectorUpdated() { return {}; },
     async connectorDeleted() { return {}; },
@@ -130,4 +135,15 @@ test('cancelling a bidi call from the client aborts the server handler', async (
   controller.abort();
   await assert.rejects(iterator.next(), /Cancelled|CANCELLED|cancel/i);
   await eventually(() => readCancelled, { message: 'server handler was not aborted' });
+});
+
+test('a bidi handler can still answer after the client half-closed its side', async () => {
+  const requests = new AsyncQueue<object>();
+  for (let i = 0; i < 3; i++) requests.push({ kind: { case: 'flush', value: {} } });
+  requests.end();
+  const answers = [];
+  for await (const res of client.write(requests as AsyncIterable<never>, { timeoutMs: 5_000 })) answers.push(res);
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0]!.kind.case, 'durable');
+  assert.equal((answers[0]!.kind.value as { throughOffset: bigint }).throughOffset, 3n);
 });

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tributary/cluster/v1/cluster.proto.
  */
 export const file_tributary_cluster_v1_cluster: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmlidXRhcnkvY2x1c3Rlci92MS9jbHVzdGVyLnByb3RvEhR0cmlidXRhcnkuY2x1c3Rlci52MSJDCgxQYXJ0aXRpb25SZWYSEQoJY29ubmVjdG9yGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoCRINCgVlcG9jaBgDIAEoBCKDAQoFSGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRIzCgdydW5uaW5nGAUgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmIgsKCUhlYXJ0YmVhdCJSCg9QYXJ0aXRpb25PZmZzZXQSLwoDcmVmGAEgASgLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEg4KBm9mZnNldBgCIAEoDCJGCgxPZmZzZXRSZXBvcnQSNgoHb2Zmc2V0cxgBIAMoCzIlLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvbk9mZnNldCKQAQoPUGFydGl0aW9uU3RhdHVzEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIuCgVzdGF0ZRgCIAEoDjIfLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlRhc2tTdGF0ZRINCgVlcnJvchgDIAEoCRINCgV0cmFjZRgEIAEoCSJHCgxTdGF0dXNSZXBvcnQSNwoIc3RhdHVzZXMYASADKAsyJS50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25TdGF0dXMidwoJUmV2b2tlQWNrEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIZCgxmaW5hbF9vZmZzZXQYAiABKAxIAIgBARINCgVjbGVhbhgDIAEoCEIPCg1fZmluYWxfb2Zmc2V0IqACCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkhlbGxvSAASNAoJaGVhcnRiZWF0GAIgASgLMh8udHJpYnV0YXJ5LmNsdXN0ZXIudjEuSGVhcnRiZWF0SAASNQoHb2Zmc2V0cxgDIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLk9mZnNldFJlcG9ydEgAEjQKBnN0YXR1cxgEIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlN0YXR1c1JlcG9ydEgAEjUKCnJldm9rZV9hY2sYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VBY2tIAEIGCgRraW5kIpkBCgdXZWxjb21lEhEKCWxlYWRlcl9pZBgBIAEoCRIMCgR0ZXJtGAIgASgEEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDRIaChJzZXNzaW9uX3RpbWVvdXRfbXMYBCABKA0SMgoGZGlzb3duGAUgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmItMCCgpBc3NpZ25tZW50Ei8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhI6CglwYXJ0aXRpb24YAiABKAsyJy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlN0cmVhbVBhcnRpdGlvbhI8CgZjb25maWcYAyADKAsyLC50cmlidXRhcnkuY2x1c3Rlci52MS5Bc3NpZ25tZW50LkNvbmZpZ0VudHJ5EjcKDHRhcmdldF9zdGF0ZRgEIAEoDjIhLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlRhcmdldFN0YXRlEh0KEGNvbW1pdHRlZF9vZmZzZXQYBSABKAxIAIgBARotCgtDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhMKEV9jb21taXR0ZWRfb2Zmc2V0Ij8KBkFzc2lnbhI1Cgthc3NpZ25tZW50cxgBIAMoCzIgLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkFzc2lnbm1lbnQiSgoGUmV2b2tlEjAKBHJlZnMYASADKAsyIi50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25SZWYSDgoGcmVhc29uGAIgASgJIhcKBUZlbmNlEg4KBnJlYXNvbhgBIAEoCSKPAgoPU2Vzc2lvblJlc3BvbnNlEjAKB3dlbGNvbWUYASABKAsyHS50cmlidXRhcnkuY2x1c3Rlci52MS5XZWxjb21lSAASLgoGYXNzaWduGAIgASgLMhwudHJpYnV0YXJ5LmNsdXN0ZXIudjEuQXNzaWduSAASLgoGcmV2b2tlGAMgASgLMhwudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUmV2b2tlSAASLAoFZmVuY2UYBCABKAsyGy50cmlidXRhcnkuY2x1c3Rlci52MS5GZW5jZUgAEjQKCWhlYXJ0YmVhdBgFIAEoCzIfLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkhlYXJ0YmVhdEgAQgYKBGtpbmQqeAoLVGFyZ2V0U3RhdGUSHAoYVEFSR0VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVEFSR0VUX1NUQVRFX1JVTk5JTkcQARIXChNUQVJHRVRfU1RBVEVfUEFVU0VEEAISGAoUVEFSR0VUX1NUQVRFX1NUT1BQRUQQAyrSAQoJVGFza1N0YXRlEhoKFlRBU0tfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVUQVNLX1NUQVRFX1VOQVNTSUdORUQQARIXChNUQVNLX1NUQVRFX1NUQVJUSU5HEAISFgoSVEFTS19TVEFURV9SVU5OSU5HEAMSFQoRVEFTS19TVEFURV9QQVVTRUQQBBIXChNUQVNLX1NUQVRFX1NUT1BQSU5HEAUSFgoSVEFTS19TVEFURV9TVE9QUEVEEAYSFQoRVEFTS19TVEFURV9GQUlMRUQQBzJwChJDb29yZGluYXRvclNlcnZpY2USWgoHU2Vzc2lvbhIkLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlNlc3Npb25SZXF1ZXN0GiUudHJpYnV0YXJ5LmNsdXN0ZXIudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_tributary_connector_v1_connector]);
+  fileDesc("CiJ0cmlidXRhcnkvY2x1c3Rlci92MS9jbHVzdGVyLnByb3RvEhR0cmlidXRhcnkuY2x1c3Rlci52MSJDCgxQYXJ0aXRpb25SZWYSEQoJY29ubmVjdG9yGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoCRINCgVlcG9jaBgDIAEoBCKDAQoFSGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRIzCgdydW5uaW5nGAUgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmIgsKCUhlYXJ0YmVhdCJSCg9QYXJ0aXRpb25PZmZzZXQSLwoDcmVmGAEgASgLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEg4KBm9mZnNldBgCIAEoDCJGCgxPZmZzZXRSZXBvcnQSNgoHb2Zmc2V0cxgBIAMoCzIlLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvbk9mZnNldCKQAQoPUGFydGl0aW9uU3RhdHVzEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIuCgVzdGF0ZRgCIAEoDjIfLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlRhc2tTdGF0ZRINCgVlcnJvchgDIAEoCRINCgV0cmFjZRgEIAEoCSJHCgxTdGF0dXNSZXBvcnQSNwoIc3RhdHVzZXMYASADKAsyJS50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25TdGF0dXMidwoJUmV2b2tlQWNrEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIZCgxmaW5hbF9vZmZzZXQYAiABKAxIAIgBARINCgVjbGVhbhgDIAEoCEIPCg1fZmluYWxfb2Zmc2V0IgcKBUxlYXZlIs4CCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkhlbGxvSAASNAoJaGVhcnRiZWF0GAIgASgLMh8udHJpYnV0YXJ5LmNsdXN0ZXIudjEuSGVhcnRiZWF0SAASNQoHb2Zmc2V0cxgDIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLk9mZnNldFJlcG9ydEgAEjQKBnN0YXR1cxgEIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlN0YXR1c1JlcG9ydEgAEjUKCnJldm9rZV9hY2sYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VBY2tIABIsCgVsZWF2ZRgGIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkxlYXZlSABCBgoEa2luZCKZAQoHV2VsY29tZRIRCglsZWFkZXJfaWQYASABKAkSDAoEdGVybRgCIAEoBBIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGgoSc2Vzc2lvbl90aW1lb3V0X21zGAQgASgNEjIKBmRpc293bhgFIAMoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZiLTAgoKQXNzaWdubWVudBIvCgNyZWYYASABKAsyIi50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25SZWYSOgoJcGFydGl0aW9uGAIgASgLMicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24SPAoGY29uZmlnGAMgAygLMiwudHJpYnV0YXJ5LmNsdXN0ZXIudjEuQXNzaWdubWVudC5Db25maWdFbnRyeRI3Cgx0YXJnZXRfc3RhdGUYBCABKA4yIS50cmlidXRhcnkuY2x1c3Rlci52MS5UYXJnZXRTdGF0ZRIdChBjb21taXR0ZWRfb2Zmc2V0GAUgASgMSACIAQEaLQoLQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUITChFfY29tbWl0dGVkX29mZnNldCI/CgZBc3NpZ24SNQoLYXNzaWdubWVudHMYASADKAsyIC50cmlidXRhcnkuY2x1c3Rlci52MS5Bc3NpZ25tZW50IkoKBlJldm9rZRIwCgRyZWZzGAEgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEg4KBnJlYXNvbhgCIAEoCSIXCgVGZW5jZRIOCgZyZWFzb24YASABKAkijwIKD1Nlc3Npb25SZXNwb25zZRIwCgd3ZWxjb21lGAEgASgLMh0udHJpYnV0YXJ5LmNsdXN0ZXIudjEuV2VsY29tZUgAEi4KBmFzc2lnbhgCIAEoCzIcLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkFzc2lnbkgAEi4KBnJldm9rZRgDIAEoCzIcLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlJldm9rZUgAEiwKBWZlbmNlGAQgASgLMhsudHJpYnV0YXJ5LmNsdXN0ZXIudjEuRmVuY2VIABI0CgloZWFydGJlYXQYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5IZWFydGJlYXRIAEIGCgRraW5kKngKC1RhcmdldFN0YXRlEhwKGFRBUkdFVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFFRBUkdFVF9TVEFURV9SVU5OSU5HEAESFwoTVEFSR0VUX1NUQVRFX1BBVVNFRBACEhgKFFRBUkdFVF9TVEFURV9TVE9QUEVEEAMq0gEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVVEFTS19TVEFURV9VTkFTU0lHTkVEEAESFwoTVEFTS19TVEFURV9TVEFSVElORxACEhYKElRBU0tfU1RBVEVfUlVOTklORxADEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAQSFwoTVEFTS19TVEFURV9TVE9QUElORxAFEhYKElRBU0tfU1RBVEVfU1RPUFBFRBAGEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAcycAoSQ29vcmRpbmF0b3JTZXJ2aWNlEloKB1Nlc3Npb24SJC50cmlidXRhcnkuY2x1c3Rlci52MS5TZXNzaW9uUmVxdWVzdBolLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_tributary_connector_v1_connector]);
 
 /**
  * PartitionRef names one stream partition of one connector, under one assignment epoch.
@@ -236,6 +236,23 @@ export const RevokeAckSchema: GenMessage<RevokeAck> = /*@__PURE__*/
   messageDesc(file_tributary_cluster_v1_cluster, 7);
 
 /**
+ * Leave announces a planned departure (SIGTERM): the leader revokes every partition of this
+ * worker, hands each to another worker once its revoke is acknowledged, and forgets the worker
+ * when its session closes instead of waiting for the session timeout.
+ *
+ * @generated from message tributary.cluster.v1.Leave
+ */
+export type Leave = Message<"tributary.cluster.v1.Leave"> & {
+};
+
+/**
+ * Describes the message tributary.cluster.v1.Leave.
+ * Use `create(LeaveSchema)` to create a new message.
+ */
+export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
+  messageDesc(file_tributary_cluster_v1_cluster, 8);
+
+/**
  * @generated from message tributary.cluster.v1.SessionRequest
  */
 export type SessionRequest = Message<"tributary.cluster.v1.SessionRequest"> & {
@@ -272,6 +289,12 @@ export type SessionRequest = Message<"tributary.cluster.v1.SessionRequest"> & {
      */
     value: RevokeAck;
     case: "revokeAck";
+  } | {
+    /**
+     * @generated from field: tributary.cluster.v1.Leave leave = 6;
+     */
+    value: Leave;
+    case: "leave";
   } | { case: undefined; value?: undefined };
 };
 
@@ -280,7 +303,7 @@ export type SessionRequest = Message<"tributary.cluster.v1.SessionRequest"> & {
  * Use `create(SessionRequestSchema)` to create a new message.
  */
 export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 8);
+  messageDesc(file_tributary_cluster_v1_cluster, 9);
 
 /**
  * Welcome accepts a session and tells the worker the timings to keep.
@@ -324,7 +347,7 @@ export type Welcome = Message<"tributary.cluster.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 9);
+  messageDesc(file_tributary_cluster_v1_cluster, 10);
 
 /**
  * Assignment tells a worker to run a stream partition (or, for one it runs already under the
@@ -368,7 +391,7 @@ export type Assignment = Message<"tributary.cluster.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 10);
+  messageDesc(file_tributary_cluster_v1_cluster, 11);
 
 /**
  * @generated from message tributary.cluster.v1.Assign
@@ -385,7 +408,7 @@ export type Assign = Message<"tributary.cluster.v1.Assign"> & {
  * Use `create(AssignSchema)` to create a new message.
  */
 export const AssignSchema: GenMessage<Assign> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 11);
+  messageDesc(file_tributary_cluster_v1_cluster, 12);
 
 /**
  * Revoke asks a worker to drain a partition and answer with RevokeAck.
@@ -409,7 +432,7 @@ export type Revoke = Message<"tributary.cluster.v1.Revoke"> & {
  * Use `create(RevokeSchema)` to create a new message.
  */
 export const RevokeSchema: GenMessage<Revoke> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 12);
+  messageDesc(file_tributary_cluster_v1_cluster, 13);
 
 /**
  * Fence tells a worker to stop every task at once: the leader considers its session dead and
@@ -429,7 +452,7 @@ export type Fence = Message<"tributary.cluster.v1.Fence"> & {
  * Use `create(FenceSchema)` to create a new message.
  */
 export const FenceSchema: GenMessage<Fence> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 13);
+  messageDesc(file_tributary_cluster_v1_cluster, 14);
 
 /**
  * @generated from message tributary.cluster.v1.SessionResponse
@@ -478,7 +501,7 @@ export type SessionResponse = Message<"tributary.cluster.v1.SessionResponse"> & 
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 14);
+  messageDesc(file_tributary_cluster_v1_cluster, 15);
 
 /**
  * TargetState is what an operator wants a connector to do.

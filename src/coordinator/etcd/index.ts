@@ -1,0 +1,1 @@
+export { EtcdBackend, createEtcdBackend, type EtcdBackendOptions } from './backend.js';

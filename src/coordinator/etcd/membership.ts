@@ -1,0 +1,193 @@
+/**
+ * Worker membership on etcd: `workers/<id>` holds the worker's WorkerInfo, bound to one lease per
+ * backend instance that etcd3 keeps alive. The key disappears when the backend stops (the lease is
+ * revoked) or about one TTL after the process dies (the lease expires). If the lease is lost while
+ * the process lives (etcd unreachable for longer than 2×TTL), the worker registers again with a
+ * new lease as soon as etcd answers.
+ */
+import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
+import type { Logger } from 'pino';
+import type { WorkerInfo } from '../backend.js';
+import { FailedPreconditionError, describeError } from '../../errors.js';
+import { Backoff } from '../../util/backoff.js';
+import { decodeWorker, encodeWorker } from './codec.js';
+import { pause } from './pause.js';
+import { fromEtcdError } from './errors.js';
+import type { ClusterKeys } from './keys.js';
+
+export interface MembershipContext {
+  client: Etcd3;
+  keys: ClusterKeys;
+  endpoints: readonly string[];
+  ttlSeconds: number;
+  log: Logger;
+}
+
+export class EtcdMembership {
+  private lease: Lease | undefined;
+  private self: WorkerInfo | undefined;
+  /** Set once a registration succeeded: from then on a lost lease is replaced in the background. */
+  private registered = false;
+  private reregistering: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
+  private readonly watches = new Set<() => Promise<void>>();
+
+  constructor(private readonly ctx: MembershipContext) {}
+
+  private currentLease(): Lease {
+    if (!this.lease) {
+      const lease = this.ctx.client.lease(this.ctx.ttlSeconds);
+      lease.on('lost', (err: Error) => this.onLeaseLost(lease, err));
+      this.lease = lease;
+    }
+    return this.lease;
+  }
+
+  /** Puts `workers/<id>` under this backend's lease. Throws UnavailableError if etcd is unreachable. */
+  async register(self: WorkerInfo): Promise<void> {
+    if (this.stopping.signal.aborted) throw new FailedPreconditionError('the etcd coordinator backend is stopped; cannot register a worker');
+    if (this.self && this.self.id !== self.id) {
+      // Another identity on the same backend: drop the old key (the lease is shared).
+      await this.ctx.client.delete().key(this.ctx.keys.worker(this.self.id)).exec().catch(() => {});
+    }
+    this.self = self;
+    await this.putSelf();
+    this.registered = true;
+    this.ctx.log.info({ workerId: self.id, address: self.address }, 'registered as a cluster member');
+  }
+
+  private async putSelf(): Promise<void> {
+    const self = this.self!;
+    const lease = this.currentLease();
+    try {
+      await lease.put(this.ctx.keys.worker(self.id)).value(encodeWorker(self));
+    } catch (err) {
+      if (lease.revoked()) this.lease = undefined; // never granted, or lost: the next try grants a new one
+      throw fromEtcdError(err, this.ctx.endpoints, `registering worker ${self.id}`);
+    }
+  }
+
+  private onLeaseLost(lease: Lease, err: Error): void {
+    if (lease !== this.lease) return;
+    this.lease = undefined;
+    if (!this.registered || this.stopping.signal.aborted) return;
+    this.ctx.log.warn({ err: err.message }, 'membership lease lost; registering again with a new lease');
+    this.reregistering ??= this.reregister().finally(() => (this.reregistering = undefined));
+  }
+
+  private async reregister(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.putSelf();
+        this.ctx.log.info({ workerId: this.self!.id }, 'registered again as a cluster member');
+        return;
+      } catch (err) {
+        const delay = backoff.next();
+        this.ctx.log.warn({ err: describeError(err).message, retryInMs: delay }, 'registering again failed');
+        await pause(delay, this.stopping.signal);
+      }
+    }
+  }
+
+  /** Every registered worker, by id. */
+  async members(): Promise<WorkerInfo[]> {
+    try {
+      const res = await this.ctx.client.getAll().prefix(this.ctx.keys.workersPrefix).exec();
+      return this.decodeAll(res.kvs);
+    } catch (err) {
+      throw fromEtcdError(err, this.ctx.endpoints, 'listing cluster members');
+    }
+  }
+
+  private decodeAll(kvs: Iterable<IKeyValue>): WorkerInfo[] {
+    const out: WorkerInfo[] = [];
+    for (const kv of kvs) {
+      try {
+        out.push(decodeWorker(kv.key.toString(), kv.value.toString()));
+      } catch (err) {
+        this.ctx.log.warn({ err: describeError(err).message }, 'ignoring an unreadable member record');
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Calls `listener` with the full member list at once and after every change (one call per etcd
+   * watch response). A failed watch is re-established after a backoff, starting from a fresh read.
+   */
+  watchMembers(listener: (members: WorkerInfo[]) => void): () => void {
+    const closing = new AbortController();
+    const prefix = this.ctx.keys.workersPrefix;
+    let lastJson: string | undefined;
+    const emit = (kvs: Map<string, IKeyValue>) => {
+      const members = this.decodeAll(kvs.values());
+      const json = JSON.stringify(members);
+      if (closing.signal.aborted || json === lastJson) return;
+      lastJson = json;
+      listener(members);
+    };
+    const run = async () => {
+      const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+      while (!closing.signal.aborted) {
+        let watcher: Watcher | undefined;
+        try {
+          const res = await this.ctx.client.getAll().prefix(prefix).exec();
+          const kvs = new Map(res.kvs.map((kv) => [kv.key.toString(), kv]));
+          emit(kvs);
+          watcher = await this.ctx.client.watch().prefix(prefix).startRevision((BigInt(res.header.revision) + 1n).toString()).create();
+          backoff.reset();
+          const w = watcher;
+          let onClose: (() => void) | undefined;
+          await new Promise<void>((resolve, reject) => {
+            w.on('data', (data) => {
+              for (const event of data.events) {
+                if (event.type === 'Delete') kvs.delete(event.kv.key.toString());
+                else kvs.set(event.kv.key.toString(), event.kv);
+              }
+              emit(kvs);
+            });
+            w.on('error', reject);
+            onClose = resolve;
+            closing.signal.addEventListener('abort', onClose, { once: true });
+          }).finally(() => closing.signal.removeEventListener('abort', onClose!));
+        } catch (err) {
+          if (closing.signal.aborted) break;
+          const delay = backoff.next();
+          this.ctx.log.warn({ err: describeError(fromEtcdError(err, this.ctx.endpoints, 'watching cluster members')).message, retryInMs: delay }, 'member watch failed; restarting it');
+          await pause(delay, closing.signal);
+        } finally {
+          await watcher?.cancel().catch(() => {});
+        }
+      }
+    };
+    const done = run().catch((err: unknown) => this.ctx.log.error({ err: describeError(err).message }, 'member watch ended'));
+    const close = async () => {
+      closing.abort();
+      await done;
+    };
+    this.watches.add(close);
+    return () => {
+      this.watches.delete(close);
+      void close();
+    };
+  }
+
+  /** Revokes the lease (the member key disappears at once) and closes watches. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    const closes = [...this.watches].map((close) => close());
+    this.watches.clear();
+    const lease = this.lease;
+    this.lease = undefined;
+    await this.reregistering;
+    if (lease) {
+      try {
+        await lease.revoke();
+      } catch (err) {
+        this.ctx.log.warn({ err: describeError(err).message }, 'could not revoke the membership lease; the member key expires after its TTL');
+      }
+    }
+    await Promise.all(closes);
+  }
+}

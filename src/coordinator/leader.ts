@@ -1,0 +1,594 @@
+/**
+ * The leader: owns assignment and committed offsets for the whole cluster while its Leadership
+ * holds. Every worker (the leader's own too) keeps a Session stream to it.
+ *
+ * Invariants kept here:
+ * 1. One owner at a time: a partition goes to a new worker only after its old owner acknowledged
+ *    the revoke, or after the old owner's session was silent for session.timeout (workers fence
+ *    themselves strictly earlier).
+ * 2. A deposed leader cannot write: every state change goes through Leadership.write, and an
+ *    assignment is persisted BEFORE it is sent, so a leader that lost its key hands out nothing.
+ * 3. Offsets move only from the current owner: a report is applied only when it comes from the
+ *    worker that owns the partition under the same epoch.
+ * 5. Nothing healthy stops: only what planAssignment says must move is revoked.
+ */
+import type { Logger } from 'pino';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import {
+  TargetState as TargetStateProto,
+  TaskState as TaskStateProto,
+  type SessionRequest,
+  type SessionResponseSchema,
+  type Hello,
+  type OffsetReport,
+  type RevokeAck,
+  type StatusReport,
+} from '../gen/tributary/cluster/v1/cluster_pb.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, describeError } from '../errors.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { Backoff } from '../util/backoff.js';
+import { sleep } from '../util/iterate.js';
+import { partitionKey, planAssignment, type Ownership } from './assignment.js';
+import type { ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
+import { LeaderState, type OwnedPartition } from './leader-state.js';
+
+type SessionResponseInit = MessageInitShape<typeof SessionResponseSchema>;
+
+/** Finds a connector's stream partitions (the worker supplies it: plugins and Kafka live there). */
+export type PartitionDiscoverer = (connector: ConnectorRecord, signal: AbortSignal) => AsyncIterable<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }>;
+
+export interface LeaderOptions {
+  self: WorkerInfo;
+  leadership: Leadership;
+  snapshot: ClusterSnapshot;
+  discover: PartitionDiscoverer;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  flushIntervalMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface WorkerSession {
+  info: WorkerInfo;
+  out: AsyncQueue<SessionResponseInit>;
+  closed: boolean;
+  /** Announced a planned departure: gets nothing new, everything it owns is moved. */
+  leaving: boolean;
+}
+
+const targetToProto: Record<TargetState, TargetStateProto> = {
+  RUNNING: TargetStateProto.RUNNING,
+  PAUSED: TargetStateProto.PAUSED,
+  STOPPED: TargetStateProto.STOPPED,
+};
+
+export class Leader {
+  private readonly state: LeaderState;
+  private readonly sessions = new Map<string, WorkerSession>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly discoveries = new Map<string, AbortController>();
+  private readonly pendingWrites = new Map<string, StateWrite>();
+  private readonly dirtyWorkers = new Set<string>();
+  private readonly connectorErrors = new Map<string, string>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly stopped = new AbortController();
+  private rebalanceChain: Promise<void> = Promise.resolve();
+  private rebalanceQueued = false;
+  private timers: NodeJS.Timeout[] = [];
+  /** Offset reports refused because they came from a stale owner or epoch (for tests and metrics). */
+  refusedReports = 0;
+
+  constructor(private readonly options: LeaderOptions) {
+    this.state = new LeaderState(options.snapshot);
+    this.log = options.logger.child({ component: 'leader', term: String(options.leadership.term) });
+    this.now = options.now ?? Date.now;
+  }
+
+  get term(): bigint {
+    return this.options.leadership.term;
+  }
+
+  get epoch(): bigint {
+    return this.state.epoch;
+  }
+
+  /** Takes over: every worker that owns partitions gets a full session timeout to reconnect. */
+  start(): void {
+    const startedAt = this.now();
+    for (const workerId of this.state.workersWithAssignments()) this.lastSeen.set(workerId, startedAt);
+    for (const connector of this.state.connectors.values()) this.startDiscovery(connector);
+    const check = setInterval(() => this.checkLiveness(), Math.max(50, Math.floor(this.options.heartbeatIntervalMs / 2)));
+    const flush = setInterval(() => void this.flushReports(), this.options.flushIntervalMs);
+    check.unref();
+    flush.unref();
+    this.timers.push(check, flush);
+    this.options.leadership.lost.addEventListener('abort', () => void this.stop('leadership lost'), { once: true });
+    this.log.info({ connectors: this.state.connectors.size, assignments: this.state.owners.size, epoch: String(this.state.epoch) }, 'leader started');
+    this.requestRebalance();
+  }
+
+  /** Stops acting: closes sessions (workers reconnect to the next leader) and discovery. Idempotent. */
+  async stop(reason = 'stopping'): Promise<void> {
+    if (this.stopped.signal.aborted) return;
+    this.stopped.abort();
+    for (const t of this.timers) clearInterval(t);
+    for (const d of this.discoveries.values()) d.abort();
+    if (!this.options.leadership.lost.aborted) await this.flushReports();
+    for (const s of this.sessions.values()) this.closeSession(s);
+    this.sessions.clear();
+    this.log.info({ reason }, 'leader stopped');
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /** Serves one worker's Session stream. */
+  session(requests: AsyncIterable<SessionRequest>, signal: AbortSignal): AsyncIterable<SessionResponseInit> {
+    if (this.stopped.signal.aborted) throw new FailedPreconditionError('this worker is no longer the leader; reconnect to the current one');
+    const out = new AsyncQueue<SessionResponseInit>();
+    void this.readSession(requests, out, signal);
+    return out;
+  }
+
+  private async readSession(requests: AsyncIterable<SessionRequest>, out: AsyncQueue<SessionResponseInit>, signal: AbortSignal): Promise<void> {
+    let session: WorkerSession | undefined;
+    try {
+      for await (const request of requests) {
+        if (this.stopped.signal.aborted || signal.aborted) break;
+        const kind = request.kind;
+        if (kind.case === 'hello') {
+          session = this.onHello(kind.value, out);
+          continue;
+        }
+        if (!session) throw new InvalidArgumentError('a session must start with hello');
+        if (this.sessions.get(session.info.id) !== session) break;
+        this.lastSeen.set(session.info.id, this.now());
+        switch (kind.case) {
+          case 'heartbeat':
+            out.push({ kind: { case: 'heartbeat', value: {} } });
+            break;
+          case 'offsets':
+            this.onOffsets(session, kind.value);
+            break;
+          case 'status':
+            this.onStatus(session, kind.value);
+            break;
+          case 'revokeAck':
+            this.onRevokeAck(session, kind.value);
+            break;
+          case 'leave':
+            this.onLeave(session);
+            break;
+        }
+      }
+      out.end();
+    } catch (err) {
+      out.fail(err);
+    } finally {
+      if (session && this.sessions.get(session.info.id) === session) {
+        this.sessions.delete(session.info.id);
+        session.closed = true;
+        const owns = this.state.assignmentsOf(session.info.id).length;
+        if (session.leaving && owns === 0) {
+          this.lastSeen.delete(session.info.id);
+          this.log.info({ workerId: session.info.id }, 'worker left the cluster');
+        } else {
+          this.log.info({ workerId: session.info.id, partitions: owns }, 'worker session closed; its partitions stay until the session timeout');
+        }
+        this.requestRebalance();
+      }
+    }
+  }
+
+  private onHello(hello: Hello, out: AsyncQueue<SessionResponseInit>): WorkerSession {
+    const info: WorkerInfo = { id: hello.workerId, address: hello.address, capacity: hello.capacity || 1, version: hello.version };
+    const previous = this.sessions.get(info.id);
+    if (previous) this.closeSession(previous);
+    const session: WorkerSession = { info, out, closed: false, leaving: false };
+    this.sessions.set(info.id, session);
+    this.lastSeen.set(info.id, this.now());
+    const disown = hello.running.filter((ref) => {
+      const owner = this.state.owner(ref.connector, ref.partition);
+      return !owner || owner.workerId !== info.id || owner.epoch !== ref.epoch;
+    });
+    out.push({
+      kind: {
+        case: 'welcome',
+        value: {
+          leaderId: this.options.self.id,
+          term: this.term,
+          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+          sessionTimeoutMs: this.options.sessionTimeoutMs,
+          disown: disown.map((r) => ({ connector: r.connector, partition: r.partition, epoch: r.epoch })),
+        },
+      },
+    });
+    const owned = [...this.state.owners.values()].filter((o) => o.workerId === info.id);
+    this.sendAssign(info.id, owned.filter((o) => !o.revoking));
+    const revoking = owned.filter((o) => o.revoking);
+    if (revoking.length > 0) this.sendRevoke(info.id, revoking, 'revoke outstanding from before the reconnect');
+    this.log.info({ workerId: info.id, address: info.address, adopted: hello.running.length - disown.length, disowned: disown.length }, 'worker joined');
+    this.requestRebalance();
+    return session;
+  }
+
+  private closeSession(session: WorkerSession): void {
+    if (session.closed) return;
+    session.closed = true;
+    session.out.end();
+  }
+
+  private ownedBy(session: WorkerSession, ref: { connector: string; partition: string; epoch: bigint } | undefined): OwnedPartition | undefined {
+    if (!ref) return undefined;
+    const owner = this.state.owner(ref.connector, ref.partition);
+    if (!owner || owner.workerId !== session.info.id || owner.epoch !== ref.epoch) return undefined;
+    return owner;
+  }
+
+  private onOffsets(session: WorkerSession, report: OffsetReport): void {
+    for (const o of report.offsets) {
+      const owner = this.ownedBy(session, o.ref);
+      if (!owner || !o.ref) {
+        this.refusedReports++;
+        this.log.debug({ workerId: session.info.id, ref: o.ref && { ...o.ref, epoch: String(o.ref.epoch) } }, 'refused an offset report from a stale owner or epoch');
+        continue;
+      }
+      this.commitOffset(o.ref.connector, o.ref.partition, o.offset, o.ref.epoch);
+    }
+  }
+
+  private commitOffset(connector: string, partition: string, offset: Uint8Array, epoch: bigint): void {
+    // A late report for a deleted connector must not bring its offsets back.
+    if (!this.state.connectors.has(connector)) return;
+    const current = this.state.offset(connector, partition);
+    if (current && current.epoch > epoch) return;
+    const committed = { offset, epoch };
+    this.state.setOffset(connector, partition, committed);
+    this.pendingWrites.set(`o\u0000${connector}\u0000${partition}`, { type: 'commitOffset', connector, partition, offset: committed });
+  }
+
+  private onStatus(session: WorkerSession, report: StatusReport): void {
+    for (const s of report.statuses) {
+      if (!s.ref || !this.ownedBy(session, s.ref)) continue;
+      const status: StatusRecord = {
+        connector: s.ref.connector,
+        partition: s.ref.partition,
+        workerId: session.info.id,
+        state: TaskStateProto[s.state] ?? 'UNSPECIFIED',
+        error: s.error || undefined,
+        trace: s.trace || undefined,
+        epoch: s.ref.epoch,
+        updatedAt: this.now(),
+      };
+      this.state.statuses.set(partitionKey(status), status);
+      this.pendingWrites.set(`s\u0000${status.connector}\u0000${status.partition}`, { type: 'putStatus', status });
+    }
+  }
+
+  private onRevokeAck(session: WorkerSession, ack: RevokeAck): void {
+    const owner = this.ownedBy(session, ack.ref);
+    if (!owner || !ack.ref) return;
+    if (ack.finalOffset !== undefined) this.commitOffset(owner.connector, owner.partition.id, ack.finalOffset, owner.epoch);
+    this.state.owners.delete(partitionKey({ connector: owner.connector, partition: owner.partition.id }));
+    this.dirtyWorkers.add(owner.workerId);
+    this.log.info({ connector: owner.connector, partition: owner.partition.id, workerId: owner.workerId, clean: ack.clean, reason: owner.revoking }, 'revoke acknowledged');
+    this.requestRebalance();
+  }
+
+  private onLeave(session: WorkerSession): void {
+    session.leaving = true;
+    const owned = [...this.state.owners.values()].filter((o) => o.workerId === session.info.id && !o.revoking);
+    for (const o of owned) o.revoking = 'move';
+    this.sendRevoke(session.info.id, owned, 'worker leaving');
+    this.log.info({ workerId: session.info.id, partitions: owned.length }, 'worker is leaving; handing its partitions over');
+    this.requestRebalance();
+  }
+
+  // ---------------------------------------------------------------- liveness
+
+  private checkLiveness(): void {
+    const now = this.now();
+    const known = new Set([...this.sessions.keys(), ...this.state.workersWithAssignments()]);
+    for (const workerId of known) {
+      const seen = this.lastSeen.get(workerId) ?? now;
+      if (!this.lastSeen.has(workerId)) this.lastSeen.set(workerId, now);
+      if (now - seen <= this.options.sessionTimeoutMs) continue;
+      this.declareDead(workerId, now - seen);
+    }
+  }
+
+  private declareDead(workerId: string, silentMs: number): void {
+    const session = this.sessions.get(workerId);
+    if (session) {
+      session.out.push({ kind: { case: 'fence', value: { reason: `no heartbeat for ${silentMs} ms (session timeout ${this.options.sessionTimeoutMs} ms)` } } });
+      this.closeSession(session);
+      this.sessions.delete(workerId);
+    }
+    this.lastSeen.delete(workerId);
+    let lost = 0;
+    for (const [key, o] of this.state.owners) {
+      if (o.workerId !== workerId) continue;
+      this.state.owners.delete(key);
+      lost++;
+    }
+    this.dirtyWorkers.add(workerId);
+    this.log.warn({ workerId, silentMs, partitions: lost }, 'worker declared dead; its partitions move to live workers from their committed offsets');
+    this.requestRebalance();
+  }
+
+  // ---------------------------------------------------------------- rebalance
+
+  /** Coalesces triggers: at most one rebalance runs, and one more is queued behind it. */
+  requestRebalance(): void {
+    if (this.stopped.signal.aborted || this.rebalanceQueued) return;
+    this.rebalanceQueued = true;
+    this.rebalanceChain = this.rebalanceChain.then(async () => {
+      this.rebalanceQueued = false;
+      if (this.stopped.signal.aborted) return;
+      try {
+        await this.rebalance();
+      } catch (err) {
+        this.log.error({ err: describeError(err).message }, 'rebalance failed');
+        if (this.options.leadership.lost.aborted) await this.stop('leadership lost');
+      }
+    });
+  }
+
+  /** Resolves once every rebalance requested so far has run. */
+  settled(): Promise<void> {
+    return this.rebalanceChain;
+  }
+
+  private async rebalance(): Promise<void> {
+    const workers = [...new Set([...this.sessions.keys(), ...this.lastSeen.keys()])].map((id) => {
+      const session = this.sessions.get(id);
+      return { id, capacity: session?.info.capacity ?? 1, available: session !== undefined && !session.leaving };
+    });
+    const current: Ownership[] = [...this.state.owners.values()].map((o) => ({ connector: o.connector, partition: o.partition.id, workerId: o.workerId, revoking: o.revoking !== undefined }));
+    const plan = planAssignment({ desired: this.state.desired(), workers, current });
+
+    const revokes = new Map<string, { owned: OwnedPartition[]; reason: string }>();
+    const addRevoke = (o: OwnedPartition, why: 'move' | 'drop', reason: string) => {
+      if (!this.sessions.has(o.workerId)) return;
+      o.revoking = why;
+      const entry = revokes.get(o.workerId) ?? { owned: [], reason };
+      entry.owned.push(o);
+      revokes.set(o.workerId, entry);
+    };
+    for (const d of plan.drop) addRevoke(this.state.owner(d.connector, d.partition)!, 'drop', 'partition no longer runs');
+    for (const m of plan.move) addRevoke(this.state.owner(m.connector, m.partition)!, 'move', 'rebalancing');
+
+    const assigned = new Map<string, OwnedPartition[]>();
+    for (const a of plan.assign) {
+      const partition = this.state.partition(a.connector, a.partition);
+      if (!partition) continue;
+      const owned: OwnedPartition = { connector: a.connector, partition, workerId: a.workerId, epoch: this.state.nextEpoch() };
+      this.state.owners.set(partitionKey(a), owned);
+      this.dirtyWorkers.add(a.workerId);
+      const list = assigned.get(a.workerId) ?? [];
+      list.push(owned);
+      assigned.set(a.workerId, list);
+    }
+
+    if (this.dirtyWorkers.size > 0) {
+      // Persist ownership (and the final offsets of revoked partitions) before anyone is told.
+      const writes: StateWrite[] = [...this.takeOffsetWrites()];
+      for (const workerId of this.dirtyWorkers) {
+        const list = this.state.assignmentsOf(workerId);
+        writes.push(list.length === 0 ? { type: 'deleteAssignments', workerId } : { type: 'putAssignments', workerId, assignments: list });
+      }
+      writes.push({ type: 'putEpoch', epoch: this.state.epoch });
+      this.dirtyWorkers.clear();
+      await this.options.leadership.write(writes);
+    }
+    for (const [workerId, list] of assigned) this.sendAssign(workerId, list);
+    for (const [workerId, { owned, reason }] of revokes) this.sendRevoke(workerId, owned, reason);
+    if (plan.assign.length + plan.move.length + plan.drop.length > 0) {
+      this.log.info({ assigned: plan.assign.length, moving: plan.move.length, dropped: plan.drop.length, epoch: String(this.state.epoch) }, 'rebalanced');
+    }
+  }
+
+  /** Offset commits ride along with the ownership write, so a new owner never starts behind. */
+  private takeOffsetWrites(): StateWrite[] {
+    const out: StateWrite[] = [];
+    for (const [key, w] of this.pendingWrites) {
+      if (w.type !== 'commitOffset') continue;
+      out.push(w);
+      this.pendingWrites.delete(key);
+    }
+    return out;
+  }
+
+  private sendAssign(workerId: string, owned: OwnedPartition[]): void {
+    const session = this.sessions.get(workerId);
+    if (!session || owned.length === 0) return;
+    session.out.push({
+      kind: {
+        case: 'assign',
+        value: {
+          assignments: owned.map((o) => {
+            const connector = this.state.connectors.get(o.connector);
+            return {
+              ref: { connector: o.connector, partition: o.partition.id, epoch: o.epoch },
+              partition: { id: o.partition.id, attributes: o.partition.attributes, topic: o.partition.topic, kafkaPartition: o.partition.kafkaPartition },
+              config: connector?.config ?? {},
+              targetState: targetToProto[connector?.targetState ?? 'RUNNING'],
+              committedOffset: this.state.offset(o.connector, o.partition.id)?.offset,
+            };
+          }),
+        },
+      },
+    });
+  }
+
+  private sendRevoke(workerId: string, owned: OwnedPartition[], reason: string): void {
+    this.sessions.get(workerId)?.out.push({
+      kind: { case: 'revoke', value: { refs: owned.map((o) => ({ connector: o.connector, partition: o.partition.id, epoch: o.epoch })), reason } },
+    });
+  }
+
+  /** Writes buffered offset and status reports in one transaction. */
+  async flushReports(): Promise<void> {
+    if (this.pendingWrites.size === 0 || this.options.leadership.lost.aborted) return;
+    const writes = [...this.pendingWrites.values()];
+    this.pendingWrites.clear();
+    try {
+      await this.options.leadership.write(writes);
+    } catch (err) {
+      this.log.warn({ err: describeError(err).message }, 'could not persist offset reports');
+      for (const w of writes) {
+        const key = w.type === 'commitOffset' ? `o\u0000${w.connector}\u0000${w.partition}` : w.type === 'putStatus' ? `s\u0000${w.status.connector}\u0000${w.status.partition}` : undefined;
+        if (key && !this.pendingWrites.has(key)) this.pendingWrites.set(key, w);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- discovery
+
+  private startDiscovery(connector: ConnectorRecord): void {
+    if (connector.targetState === 'STOPPED' || this.discoveries.has(connector.name)) return;
+    const controller = new AbortController();
+    this.discoveries.set(connector.name, controller);
+    void this.runDiscovery(connector, controller.signal);
+  }
+
+  private stopDiscovery(name: string): void {
+    this.discoveries.get(name)?.abort();
+    this.discoveries.delete(name);
+  }
+
+  private async runDiscovery(connector: ConnectorRecord, signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+    while (!signal.aborted) {
+      try {
+        for await (const change of this.options.discover(connector, signal)) {
+          if (signal.aborted) return;
+          this.connectorErrors.delete(connector.name);
+          const current = change.snapshot ? [] : [...(this.state.partitions.get(connector.name) ?? [])];
+          const removed = new Set(change.removed);
+          const next = current.filter((p) => !removed.has(p.id));
+          for (const p of change.added) if (!next.some((q) => q.id === p.id)) next.push(p);
+          this.state.partitions.set(connector.name, next);
+          await this.options.leadership.write([{ type: 'putPartitions', connector: connector.name, partitions: next }]);
+          this.log.info({ connector: connector.name, partitions: next.length, added: change.added.length, removed: change.removed.length }, 'stream partitions discovered');
+          this.requestRebalance();
+        }
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const message = describeError(err).message;
+        this.connectorErrors.set(connector.name, message);
+        this.log.warn({ connector: connector.name, err: message }, 'partition discovery failed; retrying');
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- operations (admin)
+
+  /** Creates or updates a connector. A changed config restarts its partitions (drain, then reassign). */
+  async putConnector(record: ConnectorRecord): Promise<{ created: boolean }> {
+    this.assertActive();
+    const previous = this.state.connectors.get(record.name);
+    await this.options.leadership.write([{ type: 'putConnector', record }]);
+    this.state.connectors.set(record.name, record);
+    const configChanged = previous !== undefined && JSON.stringify(previous.config) !== JSON.stringify(record.config);
+    if (configChanged) {
+      // Rediscover with the new config, and restart every running partition with it.
+      this.stopDiscovery(record.name);
+      this.revokeConnector(record.name, 'restart', 'connector config changed');
+    }
+    if (record.targetState === 'STOPPED') this.stopDiscovery(record.name);
+    else this.startDiscovery(record);
+    if (previous && previous.targetState !== record.targetState && record.targetState !== 'STOPPED') {
+      const owned = [...this.state.owners.values()].filter((o) => o.connector === record.name && !o.revoking);
+      for (const workerId of new Set(owned.map((o) => o.workerId))) this.sendAssign(workerId, owned.filter((o) => o.workerId === workerId));
+    }
+    this.requestRebalance();
+    return { created: previous === undefined };
+  }
+
+  async deleteConnector(name: string): Promise<void> {
+    this.assertActive();
+    if (!this.state.connectors.has(name)) throw new NotFoundError(`connector "${name}" not found`);
+    this.stopDiscovery(name);
+    await this.options.leadership.write([{ type: 'deleteConnector', name }]);
+    this.state.connectors.delete(name);
+    this.state.partitions.delete(name);
+    this.state.offsets.delete(name);
+    for (const key of [...this.state.statuses.keys()]) if (this.state.statuses.get(key)!.connector === name) this.state.statuses.delete(key);
+    this.requestRebalance();
+  }
+
+  /** Restarts partitions: each is drained and assigned again from its committed offset. */
+  restartPartitions(connector: string, filter: (partition: string) => boolean): number {
+    this.assertActive();
+    let n = 0;
+    for (const o of this.state.owners.values()) {
+      if (o.connector !== connector || o.revoking || !filter(o.partition.id)) continue;
+      if (!this.sessions.has(o.workerId)) continue;
+      o.revoking = 'restart';
+      this.sendRevoke(o.workerId, [o], 'restart requested');
+      n++;
+    }
+    return n;
+  }
+
+  private revokeConnector(name: string, why: 'restart' | 'drop', reason: string): void {
+    const byWorker = new Map<string, OwnedPartition[]>();
+    for (const o of this.state.owners.values()) {
+      if (o.connector !== name || o.revoking) continue;
+      o.revoking = why;
+      byWorker.set(o.workerId, [...(byWorker.get(o.workerId) ?? []), o]);
+    }
+    for (const [workerId, owned] of byWorker) this.sendRevoke(workerId, owned, reason);
+  }
+
+  private assertActive(): void {
+    if (this.stopped.signal.aborted || this.options.leadership.lost.aborted) throw new FailedPreconditionError('this worker is no longer the leader; retry against the current leader');
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  connector(name: string): ConnectorRecord | undefined {
+    return this.state.connectors.get(name);
+  }
+
+  connectors(): ConnectorRecord[] {
+    return [...this.state.connectors.values()];
+  }
+
+  connectorError(name: string): string | undefined {
+    return this.connectorErrors.get(name);
+  }
+
+  partitionsOf(name: string): PartitionRecord[] {
+    return this.state.partitions.get(name) ?? [];
+  }
+
+  ownersOf(name: string): OwnedPartition[] {
+    return [...this.state.owners.values()].filter((o) => o.connector === name);
+  }
+
+  statusOf(connector: string, partition: string): StatusRecord | undefined {
+    return this.state.statuses.get(partitionKey({ connector, partition }));
+  }
+
+  offsetsOf(name: string): Map<string, { offset: Uint8Array; epoch: bigint }> {
+    return new Map(this.state.offsets.get(name) ?? []);
+  }
+
+  workers(): Array<WorkerInfo & { connected: boolean; lastSeen: number | undefined; partitions: number }> {
+    const ids = new Set([...this.sessions.keys(), ...this.lastSeen.keys()]);
+    return [...ids].map((id) => {
+      const s = this.sessions.get(id);
+      return {
+        ...(s?.info ?? { id, address: '', capacity: 1, version: '' }),
+        connected: s !== undefined,
+        lastSeen: this.lastSeen.get(id),
+        partitions: [...this.state.owners.values()].filter((o) => o.workerId === id).length,
+      };
+    });
+  }
+}

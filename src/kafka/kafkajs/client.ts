@@ -1,0 +1,28 @@
+/**
+ * The kafkajs `Kafka` instance from a compiled connection. kafkajs logs to the console by
+ * default; here its log goes to the given pino logger at debug (or nowhere), because its
+ * retry chatter is not an operator's concern: the errors it ends in are converted and reported
+ * by Tributary.
+ */
+import kafkajs, { type Kafka as KafkaClient, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { CompiledConnection } from '../config.js';
+
+export { kafkajs };
+
+export function createKafkajsClient(conn: CompiledConnection, logger?: Logger): KafkaClient {
+  const forward = logger?.isLevelEnabled('debug') === true;
+  return new kafkajs.Kafka({
+    clientId: conn.clientId,
+    brokers: conn.brokers,
+    connectionTimeout: conn.connectTimeoutMs,
+    requestTimeout: conn.requestTimeoutMs,
+    retry: { retries: conn.retries, initialRetryTime: conn.retryInitialMs, maxRetryTime: conn.retryMaxMs },
+    logLevel: forward ? kafkajs.logLevel.INFO : kafkajs.logLevel.NOTHING,
+    logCreator: () => (entry: LogEntry) => {
+      if (!forward) return;
+      const { message, timestamp: _timestamp, ...fields } = entry.log;
+      logger.debug({ kafkajs: entry.namespace, level: entry.label, ...fields }, message);
+    },
+  });
+}

@@ -1,0 +1,11 @@
+export { Worker, compileWorkerOptions, type WorkerOptions, type CompiledWorkerOptions } from './worker.js';
+export { WorkerNode, type WorkerNodeOptions, VERSION } from './node.js';
+export { ClusterMember } from './cluster-member.js';
+export { ConnectorRuntime, validateConnectorConfig, type ProducerFactory } from './connector-runtime.js';
+export { CreditPool } from './credits.js';
+export { TaskState, type TaskStatus } from './task-state.js';
+export { parseConnectorSettings, workerConnectorKeys, type ConnectorSettings } from './connector-settings.js';
+export { passThroughProcessor, type RecordProcessor } from './processing.js';
+export { sinkPartitionId } from './partition-discovery.js';
+export { encodeKafkaOffset, decodeKafkaOffset } from './sink-task.js';
+export type { Task, StopReason } from './task.js';

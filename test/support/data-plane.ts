@@ -1,0 +1,122 @@
+/**
+ * A worker's data plane on the real broker, without the coordinator: a Worker with a file offset
+ * store and the built-in connectors, plus helpers to run every partition of a connector here and
+ * to read a topic back with an independent Kafka client.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Kafka, logLevel } from 'kafkajs';
+import { FileOffsetStore } from '../../src/coordinator/index.js';
+import { registerBuiltinConnectors } from '../../src/connectors/index.js';
+import { PluginHost } from '../../src/plugins/index.js';
+import { Worker, type ConnectorRuntime, type WorkerOptions } from '../../src/worker/index.js';
+import { sinkPartitions, sourcePartitions } from '../../src/worker/partition-discovery.js';
+import { parseVerifiableValue } from '../../src/connectors/verifiable-source/index.js';
+import { services } from './services.js';
+
+export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface DataPlane {
+  worker: Worker;
+  plugins: PluginHost;
+  offsets: FileOffsetStore;
+  dir: string;
+  brokers: string[];
+  close(): Promise<void>;
+}
+
+export async function startDataPlane(options: Partial<WorkerOptions> = {}): Promise<DataPlane> {
+  const { kafkaBootstrap } = await services();
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-dp-'));
+  const plugins = options.plugins ?? new PluginHost({ logger: quietLogger });
+  registerBuiltinConnectors(plugins);
+  const offsets = new FileOffsetStore(join(dir, 'offsets.json'));
+  const brokers = kafkaBootstrap.split(',');
+  const worker = new Worker({ kafka: { brokers }, plugins, offsets, logger: quietLogger, offsetFlushIntervalMs: 200, ...options });
+  await worker.start();
+  return {
+    worker,
+    plugins,
+    offsets,
+    dir,
+    brokers,
+    async close() {
+      await worker.stop();
+      await plugins.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens a connector and starts every partition of its first discovered snapshot. */
+export async function runAllPartitions(dp: DataPlane, name: string, config: Record<string, string>): Promise<ConnectorRuntime> {
+  const runtime = await dp.worker.openConnector(name, config);
+  const signal = AbortSignal.timeout(30_000);
+  const changes = runtime.kind === 'source' ? sourcePartitions(runtime.plugin.plugin, { name, config }, signal, quietLogger) : sinkPartitions(dp.worker.admin, runtime.settings, 60_000, signal, quietLogger);
+  for await (const change of changes) {
+    for (const p of change.added) await runtime.startPartition(p, 1n);
+    break;
+  }
+  return runtime;
+}
+
+export function kafkaClient(brokers: string[]): Kafka {
+  return new Kafka({ clientId: 'tributary-test-checker', brokers, logLevel: logLevel.NOTHING });
+}
+
+/** Everything in `topic`, read by an independent kafkajs consumer, per Kafka partition in order. */
+export async function readTopic(brokers: string[], topic: string, expected: number, timeoutMs = 60_000): Promise<Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null }>>> {
+  const kafka = kafkaClient(brokers);
+  const consumer = kafka.consumer({ groupId: `checker-${topic}-${Date.now()}`, maxBytes: 16 * 1024 * 1024 });
+  const out = new Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null }>>();
+  let count = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${count} of ${expected} records of ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          const list = out.get(batch.partition) ?? [];
+          for (const m of batch.messages) list.push({ offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value });
+          out.set(batch.partition, list);
+          count += batch.messages.length;
+          if (count >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Per stream partition: the seqs found, missing ones and duplicates (TESTING.md's count). */
+export function countSeqs(records: Iterable<{ value: Buffer | null }>): Map<string, { seen: number[]; missing: number[]; duplicates: number; max: number }> {
+  const byPartition = new Map<string, number[]>();
+  for (const r of records) {
+    const v = parseVerifiableValue(r.value ?? undefined);
+    if (!v) continue;
+    const list = byPartition.get(v.partition) ?? [];
+    list.push(v.seq);
+    byPartition.set(v.partition, list);
+  }
+  const out = new Map<string, { seen: number[]; missing: number[]; duplicates: number; max: number }>();
+  for (const [p, seen] of byPartition) {
+    const set = new Set(seen);
+    const max = Math.max(...seen);
+    const missing: number[] = [];
+    for (let i = 0; i <= max; i++) if (!set.has(i)) missing.push(i);
+    out.set(p, { seen, missing, duplicates: seen.length - set.size, max });
+  }
+  return out;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
