@@ -535,6 +535,32 @@ export class Leader {
     return n;
   }
 
+  /**
+   * Replaces committed offsets (undefined removes one). Only while the connector is STOPPED and
+   * nothing of it runs, as in Kafka Connect: a running task would overwrite them.
+   */
+  async alterOffsets(name: string, offsets: Map<string, Uint8Array | undefined>): Promise<void> {
+    this.assertActive();
+    const record = this.state.connectors.get(name);
+    if (!record) throw new NotFoundError(`connector "${name}" not found`);
+    if (record.targetState !== 'STOPPED') throw new FailedPreconditionError(`connector "${name}" is ${record.targetState}; stop it first (tributary connectors stop ${name}), then change its offsets`);
+    if (this.ownersOf(name).length > 0) throw new FailedPreconditionError(`connector "${name}" still has partitions releasing; retry in a moment`);
+    const epoch = this.state.epoch;
+    const writes: StateWrite[] = [];
+    for (const [partition, offset] of offsets) {
+      if (offset === undefined) {
+        this.state.offsets.get(name)?.delete(partition);
+        writes.push({ type: 'deleteOffset', connector: name, partition });
+      } else {
+        const committed = { offset, epoch };
+        this.state.setOffset(name, partition, committed);
+        writes.push({ type: 'commitOffset', connector: name, partition, offset: committed });
+      }
+      this.pendingWrites.delete(`o\u0000${name}\u0000${partition}`);
+    }
+    if (writes.length > 0) await this.options.leadership.write(writes);
+  }
+
   private revokeConnector(name: string, why: 'restart' | 'drop', reason: string): void {
     const byWorker = new Map<string, OwnedPartition[]>();
     for (const o of this.state.owners.values()) {

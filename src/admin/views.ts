@@ -1,0 +1,81 @@
+/**
+ * Proto ↔ domain conversion for the admin API, in one place: connector definitions (secrets
+ * masked) and statuses built from the leader's view.
+ */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { ConnectorState, PartitionState, type ConnectorInfoSchema, type ConnectorStatusSchema, type WorkerStatusSchema } from '../gen/tributary/admin/v1/admin_pb.js';
+import { ConnectorKind, type DescribeResponse } from '../gen/tributary/connector/v1/connector_pb.js';
+import type { ConnectorRecord, Leader } from '../coordinator/index.js';
+
+export const SECRET_MASK = '********';
+
+export type ConnectorInfoInit = MessageInitShape<typeof ConnectorInfoSchema>;
+export type ConnectorStatusInit = MessageInitShape<typeof ConnectorStatusSchema>;
+export type WorkerStatusInit = MessageInitShape<typeof WorkerStatusSchema>;
+
+export function pluginNameOf(config: Record<string, string>): string {
+  return config['connector.class'] || config['plugin'] || '';
+}
+
+/** The config as operators may see it: values of keys the plugin marks secret are masked. */
+export function maskSecrets(config: Record<string, string>, description: DescribeResponse | undefined): Record<string, string> {
+  if (!description) return { ...config };
+  const secret = new Set(description.configKeys.filter((k) => k.secret).map((k) => k.name));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.has(k) && !/^\$\{(env|file):/.test(v) ? SECRET_MASK : v]));
+}
+
+export function connectorInfo(record: ConnectorRecord, description: DescribeResponse | undefined): ConnectorInfoInit {
+  return {
+    name: record.name,
+    config: maskSecrets(record.config, description),
+    targetState: record.targetState,
+    kind: description?.kind ?? ConnectorKind.UNSPECIFIED,
+    plugin: pluginNameOf(record.config),
+  };
+}
+
+const partitionStates: Record<string, PartitionState> = {
+  UNASSIGNED: PartitionState.UNASSIGNED,
+  STARTING: PartitionState.STARTING,
+  RUNNING: PartitionState.RUNNING,
+  PAUSED: PartitionState.PAUSED,
+  STOPPING: PartitionState.STOPPING,
+  STOPPED: PartitionState.STOPPED,
+  FAILED: PartitionState.FAILED,
+};
+
+/** Connector and per-partition state from the leader's view (assignments + reported statuses). */
+export function connectorStatus(leader: Leader, record: ConnectorRecord, kind: ConnectorKind): ConnectorStatusInit {
+  const owners = new Map(leader.ownersOf(record.name).map((o) => [o.partition.id, o]));
+  const partitions = leader.partitionsOf(record.name).map((p) => {
+    const owner = owners.get(p.id);
+    const status = leader.statusOf(record.name, p.id);
+    const current = owner && status && status.epoch === owner.epoch && status.workerId === owner.workerId ? status : undefined;
+    const state = !owner ? PartitionState.UNASSIGNED : current ? (partitionStates[current.state] ?? PartitionState.UNSPECIFIED) : PartitionState.STARTING;
+    return { partition: p.id, state, workerId: owner?.workerId ?? '', error: current?.error ?? '', trace: current?.trace ?? '', epoch: owner?.epoch ?? 0n };
+  });
+  const error = leader.connectorError(record.name) ?? '';
+  let state: ConnectorState;
+  if (record.targetState === 'STOPPED') state = ConnectorState.STOPPED;
+  else if (error || partitions.some((p) => p.state === PartitionState.FAILED)) state = ConnectorState.FAILED;
+  else if (record.targetState === 'PAUSED') state = ConnectorState.PAUSED;
+  else if (partitions.length === 0 || partitions.every((p) => p.state === PartitionState.UNASSIGNED)) state = ConnectorState.UNASSIGNED;
+  else state = ConnectorState.RUNNING;
+  return { name: record.name, state, kind, error, partitions };
+}
+
+export function workerStatuses(leader: Leader, leaderId: string): WorkerStatusInit[] {
+  const byWorker = new Map<string, string[]>();
+  for (const c of leader.connectors()) {
+    for (const o of leader.ownersOf(c.name)) byWorker.set(o.workerId, [...(byWorker.get(o.workerId) ?? []), `${c.name}/${o.partition.id}`]);
+  }
+  return leader.workers().map((w) => ({
+    id: w.id,
+    address: w.address,
+    version: w.version,
+    leader: w.id === leaderId,
+    connected: w.connected,
+    lastHeartbeatMs: BigInt(w.lastSeen ?? 0),
+    partitions: byWorker.get(w.id) ?? [],
+  }));
+}

@@ -1,0 +1,33 @@
+/**
+ * WatchStatus on the leader: the current status of the watched connectors first, then each one
+ * again whenever it changed. Polls the leader's view (cheap: in memory) and sends only changes.
+ */
+import { create, equals } from '@bufbuild/protobuf';
+import { ConnectorStatusSchema } from '../gen/tributary/admin/v1/admin_pb.js';
+import { sleep } from '../util/iterate.js';
+import type { LeaderAdmin } from './leader-admin.js';
+
+export async function* watchStatus(admin: LeaderAdmin, name: string, signal: AbortSignal, intervalMs = 200) {
+  const last = new Map<string, ReturnType<typeof create<typeof ConnectorStatusSchema>>>();
+  while (!signal.aborted) {
+    const names = name ? [name] : (await admin.list(false, false)).names;
+    for (const gone of [...last.keys()].filter((n) => !names.includes(n))) {
+      last.delete(gone);
+      yield { status: { name: gone }, deleted: true };
+    }
+    for (const n of names) {
+      let status;
+      try {
+        status = create(ConnectorStatusSchema, await admin.status(n));
+      } catch {
+        if (last.delete(n)) yield { status: { name: n }, deleted: true };
+        continue;
+      }
+      const previous = last.get(n);
+      if (previous && equals(ConnectorStatusSchema, previous, status)) continue;
+      last.set(n, status);
+      yield { status };
+    }
+    await sleep(intervalMs, signal);
+  }
+}
