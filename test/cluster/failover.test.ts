@@ -106,8 +106,11 @@ describe('cluster failover', { timeout: 300_000 }, () => {
     const third = cluster.live().at(-1)!;
     await cluster.kill(third, 'SIGTERM');
     await admin.createConnector({ name, config: { 'connector.class': 'verifiable-source', topic, partitions: '6', 'records.per.second': '500', 'topic.creation.default.partitions': '3' } });
-    const before = await allRunning(admin, name, 6);
-    assert.equal(new Set([...before.values()].map((o) => o.worker)).size, 2, `spread over the two live workers: ${JSON.stringify([...before].map(([p, o]) => [p, o.worker]))}`);
+    const before = await eventually(async () => {
+      const o = await allRunning(admin, name, 6);
+      if (new Set([...o.values()].map((x) => x.worker)).size !== 2) throw new Error(`not spread over the two live workers yet: ${JSON.stringify([...o].map(([p, x]) => [p, x.worker]))}`);
+      return o;
+    }, { timeoutMs: 30_000, message: 'connector balanced over two workers' });
     await cluster.startWorker(third);
     const after = await eventually(async () => {
       const o = await allRunning(cluster.admin(), name, 6);

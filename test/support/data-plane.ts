@@ -97,7 +97,7 @@ export async function readTopic(brokers: string[], topic: string, expected: numb
 }
 
 /** Per stream partition: the seqs found, missing ones and duplicates (TESTING.md's count). */
-export function countSeqs(records: Iterable<{ value: Buffer | null }>): Map<string, { seen: number[]; missing: number[]; duplicates: number; max: number }> {
+export function countSeqs(records: Iterable<{ value: Buffer | null }>): Map<string, { seen: number[]; missing: number[]; duplicates: number; repeated: number[]; max: number }> {
   const byPartition = new Map<string, number[]>();
   for (const r of records) {
     const v = parseVerifiableValue(r.value ?? undefined);
@@ -106,13 +106,19 @@ export function countSeqs(records: Iterable<{ value: Buffer | null }>): Map<stri
     list.push(v.seq);
     byPartition.set(v.partition, list);
   }
-  const out = new Map<string, { seen: number[]; missing: number[]; duplicates: number; max: number }>();
+  const out = new Map<string, { seen: number[]; missing: number[]; duplicates: number; repeated: number[]; max: number }>();
   for (const [p, seen] of byPartition) {
-    const set = new Set(seen);
-    const max = Math.max(...seen);
+    const set = new Set<number>();
+    const repeated: number[] = [];
+    let max = -1;
+    for (const s of seen) {
+      if (set.has(s)) repeated.push(s);
+      set.add(s);
+      if (s > max) max = s;
+    }
     const missing: number[] = [];
     for (let i = 0; i <= max; i++) if (!set.has(i)) missing.push(i);
-    out.set(p, { seen, missing, duplicates: seen.length - set.size, max });
+    out.set(p, { seen, missing, duplicates: repeated.length, repeated, max });
   }
   return out;
 }
