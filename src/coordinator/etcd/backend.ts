@@ -79,7 +79,7 @@ export class EtcdBackend implements CoordinatorBackend {
       faultHandling: { host: () => NO_CIRCUIT_BREAKER },
     };
     this.client = new Etcd3(clientOptions);
-    const shared = { client: this.client, keys: this.keys, endpoints: this.endpoints, ttlSeconds: ttl, log: this.log };
+    const shared = { client: this.client, keys: this.keys, endpoints: this.endpoints, ttlSeconds: ttl, requestTimeoutMs, log: this.log };
     this.election = new EtcdElection({ ...shared, maxTxnOps });
     this.membership = new EtcdMembership(shared);
   }

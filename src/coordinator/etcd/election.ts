@@ -29,7 +29,7 @@ import { Backoff } from '../../util/backoff.js';
 import { decodeWorker, encodeWorker } from './codec.js';
 import { fromEtcdError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
-import { pause } from './pause.js';
+import { pause, within } from './timing.js';
 import { expandPrefixDeletes, planWrites, type KeyOp } from './state.js';
 
 export interface ElectionContext {
@@ -37,6 +37,8 @@ export interface ElectionContext {
   keys: ClusterKeys;
   endpoints: readonly string[];
   ttlSeconds: number;
+  /** Deadline of one etcd call attempt; also bounds waits for etcd during teardown. */
+  requestTimeoutMs: number;
   /** etcd refuses transactions with more operations (its `--max-txn-ops`, default 128). */
   maxTxnOps: number;
   log: Logger;
@@ -137,12 +139,13 @@ export class EtcdElection {
     // etcd3 emits 'error' on the campaign for as long as it lives; unhandled, it would crash us.
     let onError: (err: Error) => void = () => {};
     campaign.on('error', (err) => onError(err));
-    const withdraw = () => {
-      const done = campaign
+    const withdraw = (): Promise<void> => {
+      const done: Promise<void> = campaign
         .resign()
         .catch((err: unknown) => this.ctx.log.debug({ err: describeError(err).message }, 'withdrawing a candidacy failed; its lease expires on its own'))
         .finally(() => this.withdrawals.delete(done));
       this.withdrawals.add(done);
+      return done;
     };
     return new Promise<EtcdLeadership | undefined>((resolve, reject) => {
       let settled = false;
@@ -152,14 +155,11 @@ export class EtcdElection {
         signal.removeEventListener('abort', onAbort);
         fn();
       };
-      const onAbort = () =>
-        settle(() => {
-          withdraw();
-          resolve(undefined);
-        });
+      // Resolves once the candidacy is withdrawn (its key gone), so callers see a clean election.
+      const onAbort = () => settle(() => void withdraw().then(() => resolve(undefined)));
       onError = (err) =>
         settle(() => {
-          withdraw();
+          void withdraw();
           reject(err);
         });
       campaign.once('elected', () => {
@@ -172,7 +172,7 @@ export class EtcdElection {
           },
           (err: unknown) =>
             settle(() => {
-              withdraw();
+              void withdraw();
               reject(err);
             }),
         );
@@ -271,7 +271,7 @@ export class EtcdElection {
           this.ctx.log.warn({ err: describeError(fromEtcdError(err, this.ctx.endpoints, 'watching the leader')).message, retryInMs: delay }, 'leader watch failed; restarting it');
           await pause(delay, closing.signal);
         } finally {
-          await watcher?.cancel().catch(() => {});
+          if (watcher) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
         }
       }
     };
@@ -341,7 +341,7 @@ export class EtcdLeadership implements Leadership {
     this.watcher = watcher;
     watcher.on('delete', () => this.lose('its election key was deleted (lease revoked or expired)'));
     watcher.on('error', (err: Error) => this.lose(`the watch on its election key failed (${err.message})`, err));
-    if (this.controller.signal.aborted) await watcher.cancel().catch(() => {});
+    if (this.controller.signal.aborted) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
     else this.log.info('elected leader');
   }
 
@@ -373,7 +373,7 @@ export class EtcdLeadership implements Leadership {
       const watcher = this.watcher;
       this.watcher = undefined;
       await Promise.all([
-        watcher?.cancel().catch(() => {}),
+        watcher && within(watcher.cancel(), this.ctx.requestTimeoutMs),
         this.campaign.resign().catch((err: unknown) =>
           this.log.warn({ err: describeError(err).message }, 'could not revoke the election lease; it expires after its TTL'),
         ),

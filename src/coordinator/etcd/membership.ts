@@ -11,7 +11,7 @@ import type { WorkerInfo } from '../backend.js';
 import { FailedPreconditionError, describeError } from '../../errors.js';
 import { Backoff } from '../../util/backoff.js';
 import { decodeWorker, encodeWorker } from './codec.js';
-import { pause } from './pause.js';
+import { pause, within } from './timing.js';
 import { fromEtcdError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 
@@ -20,6 +20,8 @@ export interface MembershipContext {
   keys: ClusterKeys;
   endpoints: readonly string[];
   ttlSeconds: number;
+  /** Deadline of one etcd call attempt; also bounds waits for etcd during teardown. */
+  requestTimeoutMs: number;
   log: Logger;
 }
 
@@ -157,7 +159,7 @@ export class EtcdMembership {
           this.ctx.log.warn({ err: describeError(fromEtcdError(err, this.ctx.endpoints, 'watching cluster members')).message, retryInMs: delay }, 'member watch failed; restarting it');
           await pause(delay, closing.signal);
         } finally {
-          await watcher?.cancel().catch(() => {});
+          if (watcher) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
         }
       }
     };
