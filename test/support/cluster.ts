@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
 import { AdminService } from '../../src/gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type Client } from '../../src/grpc/index.js';
 import { eventually } from './eventually.js';
@@ -149,10 +150,17 @@ export class EmbeddedCluster {
     return code;
   }
 
+  /** Kills every worker it started and deletes the cluster's keys from etcd. */
   async close(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
     await Promise.all(this.live().map((w) => this.kill(w, 'SIGKILL')));
+    const etcd = new Etcd3({ hosts: this.etcd.split(',') });
+    try {
+      await etcd.delete().prefix(`/tributary/${this.name}/`);
+    } finally {
+      etcd.close();
+    }
   }
 
   /** The last log lines of every worker, for assertion messages. */
