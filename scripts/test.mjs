@@ -3,8 +3,8 @@
 // from deploy/local (started once for the whole run and stopped again if this run started
 // them), or from KAFKA_BOOTSTRAP / ETCD_ENDPOINTS when those point at existing clusters.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,8 @@ if (needsServices && !(env.KAFKA_BOOTSTRAP && env.ETCD_ENDPOINTS)) {
 }
 
 let status = 0;
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const tapDir = mkdtempSync(join(tmpdir(), 'tributary-tap-'));
 try {
   for (const suite of suites) {
     const files = testFiles(suite);
@@ -52,10 +54,16 @@ try {
     console.log(`\n=== ${suite} tests (${files.length} files)${suite === 'unit' ? '' : ` against Kafka ${env.KAFKA_BOOTSTRAP} and etcd ${env.ETCD_ENDPOINTS}`} ===`);
     // Integration and cluster files share one broker on a 2-core machine: run them one at a time.
     const concurrency = suite === 'unit' ? '2' : '1';
-    const code = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], env);
+    const tap = join(tapDir, `${suite}.tap`);
+    const code = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], env);
     if (code !== 0) status = code;
+    const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+    for (const key of Object.keys(totals)) totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
   }
 } finally {
+  rmSync(tapDir, { recursive: true, force: true });
   if (startedServices) run('bash', ['deploy/local/down.sh']);
 }
+console.log(`\nall suites: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+console.log(`${totals.pass} passed, ${totals.fail} failed`);
 process.exit(status);

@@ -82,6 +82,8 @@ export class ClusterMember {
   /** When the self-fence clock runs out; undefined while no leader can act. */
   private deadline: number | undefined;
   private fenced = false;
+  /** Counts fences, so an assignment being applied while one happens is undone. */
+  private fences = 0;
   private leaving: { done: () => void } | undefined;
   private loop: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
@@ -142,6 +144,7 @@ export class ClusterMember {
   private async fence(reason: string): Promise<void> {
     if (this.fenced) return;
     this.fenced = true;
+    this.fences++;
     this.log.warn({ reason, partitions: this.running.size }, 'fencing myself: stopping every task');
     const all = [...this.running.values()];
     await Promise.allSettled(all.map((r) => this.options.worker.connector(r.connector)?.task(r.partition)?.kill(reason)));
@@ -240,7 +243,10 @@ export class ClusterMember {
         this.enqueue(() => this.applyAssignments(kind.value.assignments));
         break;
       case 'revoke':
-        for (const ref of kind.value.refs) void this.revoke(ref);
+        // In order with assignments: a revoke must not overtake the assignment it undoes.
+        this.enqueue(async () => {
+          await Promise.all(kind.value.refs.map((ref) => this.revoke(ref)));
+        });
         break;
       case 'fence':
         void this.fence(`fenced by the leader: ${kind.value.reason}`);
@@ -266,7 +272,9 @@ export class ClusterMember {
   }
 
   private async applyAssignments(assignments: Assignment[]): Promise<void> {
+    const fences = this.fences;
     for (const a of assignments) {
+      if (this.fences !== fences) return;
       if (!a.ref || !a.partition) continue;
       const ref: Running = { connector: a.ref.connector, partition: a.ref.partition, epoch: a.ref.epoch };
       const k = key(ref.connector, ref.partition);
@@ -289,6 +297,12 @@ export class ClusterMember {
       this.running.set(k, ref);
       await runtime.startPartition(create(StreamPartitionSchema, a.partition), ref.epoch);
       const task = runtime.task(ref.partition);
+      if (this.fences !== fences) {
+        // Fenced while starting: this assignment is void.
+        await task?.kill('fenced while starting');
+        this.running.delete(k);
+        return;
+      }
       task?.onStateChange(() => this.queueStatus(ref));
       this.queueStatus(ref);
       await this.applyTargetState(runtime, ref, a.targetState);

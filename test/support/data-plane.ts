@@ -11,6 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { FileOffsetStore } from '../../src/coordinator/index.js';
 import { registerBuiltinConnectors } from '../../src/connectors/index.js';
 import { PluginHost } from '../../src/plugins/index.js';
+import type { ProducerClient } from '../../src/kafka/index.js';
 import { Worker, type ConnectorRuntime, type WorkerOptions } from '../../src/worker/index.js';
 import { sinkPartitions, sourcePartitions } from '../../src/worker/partition-discovery.js';
 import { parseVerifiableValue } from '../../src/connectors/verifiable-source/index.js';
@@ -27,14 +28,21 @@ export interface DataPlane {
   close(): Promise<void>;
 }
 
-export async function startDataPlane(options: Partial<WorkerOptions> = {}): Promise<DataPlane> {
+export interface DataPlaneOptions extends Partial<WorkerOptions> {
+  /** The worker's `kafka.producerClient` (default: the worker's default) on the test broker. */
+  producerClient?: ProducerClient;
+}
+
+export async function startDataPlane(options: DataPlaneOptions = {}): Promise<DataPlane> {
   const { kafkaBootstrap } = await services();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-dp-'));
-  const plugins = options.plugins ?? new PluginHost({ logger: quietLogger });
+  const { producerClient, ...workerOptions } = options;
+  const plugins = workerOptions.plugins ?? new PluginHost({ logger: quietLogger });
   registerBuiltinConnectors(plugins);
   const offsets = new FileOffsetStore(join(dir, 'offsets.json'));
   const brokers = kafkaBootstrap.split(',');
-  const worker = new Worker({ kafka: { brokers }, plugins, offsets, logger: quietLogger, offsetFlushIntervalMs: 200, ...options });
+  const kafka: WorkerOptions['kafka'] = producerClient === undefined ? { brokers } : { brokers, producerClient };
+  const worker = new Worker({ kafka, plugins, offsets, logger: quietLogger, offsetFlushIntervalMs: 200, ...workerOptions });
   await worker.start();
   return {
     worker,
@@ -67,10 +75,10 @@ export function kafkaClient(brokers: string[]): Kafka {
 }
 
 /** Everything in `topic`, read by an independent kafkajs consumer, per Kafka partition in order. */
-export async function readTopic(brokers: string[], topic: string, expected: number, timeoutMs = 60_000): Promise<Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null }>>> {
+export async function readTopic(brokers: string[], topic: string, expected: number, timeoutMs = 60_000): Promise<Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null; timestamp: number }>>> {
   const kafka = kafkaClient(brokers);
   const consumer = kafka.consumer({ groupId: `checker-${topic}-${Date.now()}`, maxBytes: 16 * 1024 * 1024 });
-  const out = new Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null }>>();
+  const out = new Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null; timestamp: number }>>();
   let count = 0;
   await consumer.connect();
   try {
@@ -80,7 +88,7 @@ export async function readTopic(brokers: string[], topic: string, expected: numb
       void consumer.run({
         eachBatch: async ({ batch }) => {
           const list = out.get(batch.partition) ?? [];
-          for (const m of batch.messages) list.push({ offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value });
+          for (const m of batch.messages) list.push({ offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value, timestamp: Number(m.timestamp) });
           out.set(batch.partition, list);
           count += batch.messages.length;
           if (count >= expected) {
