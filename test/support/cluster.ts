@@ -121,7 +121,7 @@ export class EmbeddedCluster {
     }, { timeoutMs: 30_000, intervalMs: 100, message: `worker ${w.id} serving` });
   }
 
-  admin(w: ClusterWorker = this.workers.find((x) => x.process && x.process.exitCode === null)!): AdminClient {
+  admin(w: ClusterWorker = this.live()[0]!): AdminClient {
     let client = this.clients.get(w.address);
     if (!client) {
       client = createClient(AdminService, w.address);
