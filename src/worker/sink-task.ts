@@ -19,18 +19,17 @@ import type { StreamPartition, WriteRequestSchema, WriteResponse } from '../gen/
 import type { OffsetStore } from '../coordinator/index.js';
 import type { PartitionReader, TopicAdmin } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
-import { CancelledError, DeadlineExceededError, describeError, isRetriable, TributaryError } from '../errors.js';
+import { CancelledError, DeadlineExceededError, describeError, TributaryError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { pluginFailure } from './plugin-failure.js';
 import { Notifier } from '../util/notifier.js';
-import { Backoff } from '../util/backoff.js';
 import { iterateUntil, sleep } from '../util/iterate.js';
 import type { ConnectorSettings } from './connector-settings.js';
 import type { CreditPool } from './credits.js';
 import type { GroupOffsetMirror } from './group-offset-mirror.js';
 import type { RecordProcessor } from './processing.js';
-import { TaskState, TaskStateMachine, type TaskStatus } from './task-state.js';
-import type { StopReason, Task } from './task.js';
+import { PartitionTask } from './partition-task.js';
+import { TaskState } from './task-state.js';
 
 type WriteRequestInit = MessageInitShape<typeof WriteRequestSchema>;
 
@@ -84,106 +83,34 @@ interface Session {
   changed: Notifier;
 }
 
-export class SinkTask implements Task {
-  readonly connector: string;
-  readonly partition: string;
-  private readonly state: TaskStateMachine;
-  private readonly log: Logger;
+export class SinkTask extends PartitionTask {
   private readonly topic: string;
   private readonly kafkaPartition: number;
   private committed: bigint | undefined;
-  private recordsTotal = 0;
   private session: Session | undefined;
-  private lastError: { message: string; trace: string } | undefined;
-  private stopRequest: { reason: StopReason } | undefined;
-  private stopSignal = new AbortController();
-  private loop: Promise<void> | undefined;
-  private killed: string | undefined;
 
   constructor(private readonly options: SinkTaskOptions) {
-    this.connector = options.connector.name;
-    this.partition = options.partition.id;
+    super('sink', options);
     if (options.partition.topic === undefined || options.partition.kafkaPartition === undefined) {
       throw new Error(`sink partition "${options.partition.id}" lacks its topic and Kafka partition`);
     }
     this.topic = options.partition.topic;
     this.kafkaPartition = options.partition.kafkaPartition;
-    this.state = new TaskStateMachine(`${this.connector}/${this.partition}`);
-    this.log = options.logger.child({ connector: this.connector, partition: this.partition });
   }
 
-  get streamPartition(): StreamPartition {
-    return this.options.partition;
-  }
-
-  onStateChange(listener: (state: TaskState) => void): () => void {
-    return this.state.onChange(listener);
-  }
-
-  async start(): Promise<void> {
-    if (this.loop) return;
-    this.state.to(TaskState.STARTING);
-    this.loop = this.runLoop();
-  }
-
-  get done(): Promise<void> {
-    return this.loop ?? Promise.resolve();
-  }
-
-  status(): TaskStatus {
-    return {
-      connector: this.connector,
-      partition: this.partition,
-      state: this.state.state,
-      error: this.lastError,
-      committedOffset: this.committed === undefined ? undefined : encodeKafkaOffset(this.committed),
-      inFlight: this.inFlight,
-      recordsTotal: this.recordsTotal,
-    };
-  }
-
-  /** Records handed to the plugin and not yet durable. */
-  get inFlight(): number {
-    return this.session?.sent.reduce((n, s) => n + s.count, 0) ?? 0;
-  }
-
-  async stop(reason: StopReason = 'stop'): Promise<Uint8Array | undefined> {
-    if (!this.loop) {
-      this.state.to(TaskState.STOPPED);
-      return undefined;
-    }
-    if (!this.stopRequest) {
-      this.stopRequest = { reason };
-      this.stopSignal.abort();
-      this.session?.fetchAbort.abort();
-      this.notify();
-    }
-    await this.loop;
+  protected committedOffset(): Uint8Array | undefined {
     return this.committed === undefined ? undefined : encodeKafkaOffset(this.committed);
   }
 
-  /**
-   * Stops at once without draining (fencing: another worker may own the partition any moment).
-   * Nothing more is committed by this task; records already handed to Kafka may still land,
-   * which at-least-once allows.
-   */
-  async kill(reason: string): Promise<void> {
-    if (!this.loop) return;
-    this.killed = reason;
-    this.stopRequest ??= { reason: 'stop' };
-    this.stopSignal.abort();
-    this.session?.abort.abort();
-    this.session?.fetchAbort.abort();
-    this.notify();
-    await this.loop;
+  /** Records handed to the plugin and not yet durable. */
+  protected inFlight(): number {
+    return this.session?.sent.reduce((n, s) => n + s.count, 0) ?? 0;
   }
 
-  async resume(): Promise<void> {
-    if (this.state.state !== TaskState.PAUSED) return;
-    this.stopRequest = undefined;
-    this.stopSignal = new AbortController();
-    this.state.to(TaskState.STARTING);
-    this.loop = this.runLoop();
+  protected interrupt(kill: boolean): void {
+    if (kill) this.session?.abort.abort();
+    this.session?.fetchAbort.abort();
+    this.notify();
   }
 
   private notify(): void {
@@ -192,40 +119,6 @@ export class SinkTask implements Task {
 
   private waitChange(session: Session, timeoutMs: number): Promise<void> {
     return session.changed.wait(timeoutMs);
-  }
-
-  private async runLoop(): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
-    for (;;) {
-      try {
-        await this.runSession();
-        this.lastError = undefined;
-        if (this.stopRequest?.reason === 'pause') this.state.to(TaskState.PAUSED);
-        else {
-          this.state.to(TaskState.STOPPING);
-          this.state.to(TaskState.STOPPED);
-        }
-        return;
-      } catch (err) {
-        if (this.killed) {
-          this.lastError = { message: `stopped without draining: ${this.killed}`, trace: '' };
-          if (this.state.state !== TaskState.STOPPING) this.state.to(TaskState.STOPPING);
-          this.state.to(TaskState.STOPPED);
-          return;
-        }
-        this.lastError = describeError(err);
-        if (isRetriable(err) && !this.stopRequest) {
-          const delay = backoff.next();
-          this.log.warn({ err: this.lastError.message, retryInMs: delay }, 'sink task hit a retriable error; resuming from the committed offset');
-          this.state.to(TaskState.STARTING);
-          await sleep(delay, this.stopSignal.signal);
-          if (!this.stopRequest) continue;
-        }
-        this.log.error({ err: this.lastError.message }, 'sink task failed');
-        this.state.to(TaskState.FAILED);
-        return;
-      }
-    }
   }
 
   /** Where this partition's stored position says to start: the offset after the last committed record. */
@@ -243,7 +136,7 @@ export class SinkTask implements Task {
     return this.options.settings.autoOffsetReset === 'latest' ? range.latest : range.earliest;
   }
 
-  private async runSession(): Promise<void> {
+  protected async runSession(): Promise<void> {
     const { offsets, plugin, connector, partition } = this.options;
     const stored = await offsets.read(connector.name, partition.id);
     this.committed = stored ? decodeKafkaOffset(stored.offset) : undefined;
@@ -281,7 +174,7 @@ export class SinkTask implements Task {
       session.abort.abort();
       session.fetchAbort.abort();
       session.requests.end();
-      this.options.credits.release(this.inFlight);
+      this.options.credits.release(this.inFlight());
       session.sent.length = 0;
       this.notify();
       await Promise.allSettled([reader, flusher]);
@@ -301,7 +194,7 @@ export class SinkTask implements Task {
       // Wait for room in the window: ask the plugin to flush when it is full.
       let held = 0;
       while (held < batch.records.length) {
-        if (this.inFlight + batch.records.length > window && session.sent.length > 0) {
+        if (this.inFlight() + batch.records.length > window && session.sent.length > 0) {
           this.requestFlush(session);
           await this.waitChange(session, 1000);
           if (session.failure !== undefined) throw session.failure;

@@ -17,17 +17,16 @@ import type { ReadRequestSchema } from '../gen/tributary/connector/v1/connector_
 import type { OffsetStore } from '../coordinator/index.js';
 import type { ProducerRecord, RecordProducer } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
-import { CancelledError, describeError, isRetriable, TributaryError, DeadlineExceededError } from '../errors.js';
+import { CancelledError, describeError, TributaryError, DeadlineExceededError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { pluginFailure } from './plugin-failure.js';
 import { Notifier } from '../util/notifier.js';
-import { Backoff } from '../util/backoff.js';
-import { iterateUntil, sleep } from '../util/iterate.js';
+import { iterateUntil } from '../util/iterate.js';
 import type { CreditPool } from './credits.js';
 import type { ConnectorSettings } from './connector-settings.js';
 import type { RecordProcessor } from './processing.js';
-import { TaskState, TaskStateMachine, type TaskStatus } from './task-state.js';
-import type { StopReason, Task } from './task.js';
+import { PartitionTask } from './partition-task.js';
+import { TaskState } from './task-state.js';
 
 type ReadRequestInit = MessageInitShape<typeof ReadRequestSchema>;
 
@@ -75,62 +74,25 @@ interface Session {
   changed: Notifier;
 }
 
-export class SourceTask implements Task {
-  readonly connector: string;
-  readonly partition: string;
-  private readonly state: TaskStateMachine;
-  private readonly log: Logger;
-  private committedOffset: Uint8Array | undefined;
-  private recordsTotal = 0;
+export class SourceTask extends PartitionTask {
+  private committed: Uint8Array | undefined;
   private session: Session | undefined;
-  private lastError: { message: string; trace: string } | undefined;
-  private stopRequest: { reason: StopReason; deadline: number } | undefined;
-  private stopSignal = new AbortController();
-  private loop: Promise<void> | undefined;
-  private killed: string | undefined;
   private readonly maxSendRecords: number;
   private readonly maxSendsInFlight: number;
 
   constructor(private readonly options: SourceTaskOptions) {
-    this.connector = options.connector.name;
-    this.partition = options.partition.id;
-    this.state = new TaskStateMachine(`${this.connector}/${this.partition}`);
-    this.log = options.logger.child({ connector: this.connector, partition: this.partition });
+    super('source', options);
     this.maxSendRecords = options.maxSendRecords ?? 2_000;
     this.maxSendsInFlight = options.maxSendsInFlight ?? 4;
   }
 
-  get streamPartition(): StreamPartition {
-    return this.options.partition;
+  protected committedOffset(): Uint8Array | undefined {
+    return this.committed;
   }
 
-  onStateChange(listener: (state: TaskState) => void): () => void {
-    return this.state.onChange(listener);
-  }
-
-  /** Starts reading from the committed offset; resolves once the stream is open. */
-  async start(): Promise<void> {
-    if (this.loop) return;
-    this.state.to(TaskState.STARTING);
-    this.loop = this.runLoop();
-  }
-
-  /** Resolves when the task has ended (STOPPED, PAUSED after a pause, or FAILED). */
-  get done(): Promise<void> {
-    return this.loop ?? Promise.resolve();
-  }
-
-  status(): TaskStatus {
+  protected inFlight(): number {
     const s = this.session;
-    return {
-      connector: this.connector,
-      partition: this.partition,
-      state: this.state.state,
-      error: this.lastError,
-      committedOffset: this.committedOffset,
-      inFlight: s ? s.received - s.acked : 0,
-      recordsTotal: this.recordsTotal,
-    };
+    return s ? s.received - s.acked : 0;
   }
 
   /** Credits granted to the plugin and not yet returned by a Kafka acknowledgement. */
@@ -139,87 +101,20 @@ export class SourceTask implements Task {
     return s ? s.granted - s.acked : 0;
   }
 
-  /**
-   * Drains and stops: the plugin names its last record, Kafka acknowledges everything up to it,
-   * the offset is committed. Resolves with the final committed offset. A plugin that does not
-   * answer within the drain timeout is cut off and the task FAILS (its partition must not be
-   * handed over as if cleanly stopped).
-   */
-  async stop(reason: StopReason = 'stop'): Promise<Uint8Array | undefined> {
-    if (!this.loop) {
-      this.state.to(TaskState.STOPPED);
-      return this.committedOffset;
-    }
-    if (!this.stopRequest) {
-      const drainTimeout = this.options.drainTimeoutMs ?? 10_000;
-      const flushTimeout = this.options.flushTimeoutMs ?? 30_000;
-      this.stopRequest = { reason, deadline: Date.now() + drainTimeout + flushTimeout };
-      this.stopSignal.abort();
-      this.session?.changed.notify();
-    }
-    await this.loop;
-    return this.committedOffset;
-  }
-
-  /** Resumes a task stopped by a pause. */
-  /**
-   * Stops at once without draining (fencing: another worker may own the partition any moment).
-   * Nothing more is committed by this task; records already handed to Kafka may still land,
-   * which at-least-once allows.
-   */
-  async kill(reason: string): Promise<void> {
-    if (!this.loop) return;
-    this.killed = reason;
-    this.stopRequest ??= { reason: 'stop', deadline: Date.now() };
-    this.stopSignal.abort();
-    this.session?.abort.abort();
+  protected interrupt(kill: boolean): void {
+    if (kill) this.session?.abort.abort();
     this.session?.changed.notify();
-    await this.loop;
   }
 
-  async resume(): Promise<void> {
-    if (this.state.state !== TaskState.PAUSED) return;
-    this.stopRequest = undefined;
-    this.stopSignal = new AbortController();
-    this.state.to(TaskState.STARTING);
-    this.loop = this.runLoop();
+  /** When a stop must be complete: the plugin's drain, then Kafka's acknowledgements. */
+  private stopDeadline(): number {
+    return (this.stopRequest?.requestedAt ?? Date.now()) + (this.options.drainTimeoutMs ?? 10_000) + (this.options.flushTimeoutMs ?? 30_000);
   }
 
-  private async runLoop(): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
-    for (;;) {
-      try {
-        await this.runSession();
-        this.lastError = undefined;
-        this.state.to(this.stopRequest?.reason === 'pause' ? TaskState.PAUSED : TaskState.STOPPING);
-        if (this.state.state === TaskState.STOPPING) this.state.to(TaskState.STOPPED);
-        return;
-      } catch (err) {
-        if (this.killed) {
-          this.lastError = { message: `stopped without draining: ${this.killed}`, trace: '' };
-          if (this.state.state !== TaskState.STOPPING) this.state.to(TaskState.STOPPING);
-          this.state.to(TaskState.STOPPED);
-          return;
-        }
-        this.lastError = describeError(err);
-        if (isRetriable(err) && !this.stopRequest) {
-          const delay = backoff.next();
-          this.log.warn({ err: this.lastError.message, retryInMs: delay }, 'source task hit a retriable error; resuming from the committed offset');
-          this.state.to(TaskState.STARTING);
-          await sleep(delay, this.stopSignal.signal);
-          if (!this.stopRequest) continue;
-        }
-        this.log.error({ err: this.lastError.message }, 'source task failed');
-        this.state.to(TaskState.FAILED);
-        return;
-      }
-    }
-  }
-
-  private async runSession(): Promise<void> {
+  protected async runSession(): Promise<void> {
     const { offsets, plugin, connector, partition, epoch } = this.options;
     const committed = await offsets.read(connector.name, partition.id);
-    this.committedOffset = committed?.offset;
+    this.committed = committed?.offset;
     const session: Session = {
       requests: new AsyncQueue<ReadRequestInit>(),
       abort: new AbortController(),
@@ -275,7 +170,7 @@ export class SourceTask implements Task {
           { retriable: false },
         );
       }
-      if (this.stopRequest && Date.now() > this.stopRequest.deadline) {
+      if (this.stopRequest && Date.now() > this.stopDeadline()) {
         throw new DeadlineExceededError('Kafka did not acknowledge the records in flight before the stop deadline (stage: flush)', { retriable: false });
       }
       await session.changed.wait(drainSentAt === undefined ? undefined : 100);
@@ -372,7 +267,7 @@ export class SourceTask implements Task {
     if (count === 0 || last === undefined) return;
     const { offsets, connector, partition, epoch, settings, credits } = this.options;
     if (settings.guarantee === 'at-least-once') offsets.commit(connector.name, partition.id, last, epoch);
-    this.committedOffset = last;
+    this.committed = last;
     session.acked += count;
     this.recordsTotal += count;
     credits.release(count);
