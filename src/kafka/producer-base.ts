@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { FailedPreconditionError, TributaryError } from '../errors.js';
-import { sleep } from './backoff.js';
+import { sleep } from '../util/iterate.js';
 import { ProducerFencedError } from './errors.js';
 import type { CompiledProducerOptions } from './config.js';
 import { SendQueue } from './send-queue.js';

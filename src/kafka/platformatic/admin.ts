@@ -7,7 +7,8 @@
 import { Admin } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { FailedPreconditionError, UnavailableError } from '../../errors.js';
-import { backoffDelay, sleep } from '../backoff.js';
+import { backoffDelay } from '../../util/backoff.js';
+import { sleep } from '../../util/iterate.js';
 import type { CompiledConnection } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
 import type { TopicAdmin, TopicDescription, TopicPartition, TopicSpec } from '../types.js';

@@ -4,7 +4,7 @@
  * retries for idempotent producers, a send to a missing topic never settled.
  */
 import type { BaseOptions } from '@platformatic/kafka';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../util/backoff.js';
 import type { CompiledConnection } from '../config.js';
 
 export function baseOptions(conn: CompiledConnection): BaseOptions {

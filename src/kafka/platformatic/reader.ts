@@ -13,7 +13,8 @@
 import { ConnectionPool, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, TributaryError, UnavailableError, isRetriable } from '../../errors.js';
-import { backoffDelay, sleep } from '../backoff.js';
+import { backoffDelay } from '../../util/backoff.js';
+import { sleep } from '../../util/iterate.js';
 import type { CompiledConnection, CompiledReaderOptions } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
 import type { FetchedBatch, PartitionReader, TopicPartition } from '../types.js';
