@@ -27,7 +27,7 @@ import {
 import { StreamPartitionSchema } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { CoordinatorBackend, WorkerInfo } from '../coordinator/index.js';
 import { createClient } from '../grpc/index.js';
-import { describeError } from '../errors.js';
+import { FailedPreconditionError, describeError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
@@ -68,6 +68,17 @@ const taskStateToProto: Record<TaskState, TaskStateProto> = {
 };
 
 const key = (connector: string, partition: string) => `${connector}\u0000${partition}`;
+
+/**
+ * True when the session failed in a way that proves the leader cannot act: nothing listens at
+ * its address (connection refused: the process is gone), or it answered that it is no longer
+ * the leader (a deposed leader's writes are fenced in etcd). A timeout proves nothing: the
+ * leader may be alive behind a network cut, so the self-fencing clock keeps running.
+ */
+function leaderCannotAct(err: unknown, message: string): boolean {
+  if (err instanceof FailedPreconditionError && /is not the leader/.test(message)) return true;
+  return /ECONNREFUSED/.test(message);
+}
 
 export class ClusterMember {
   private readonly log: Logger;
@@ -169,8 +180,9 @@ export class ClusterMember {
         backoff.reset();
       } catch (err) {
         const message = describeError(err).message;
-        if (/ECONNREFUSED|No connection established|failed to connect/i.test(message) && this.leader?.id === leader.id) {
-          // Nothing listens where the leader was: it is gone and cannot hand our partitions out.
+        if (this.leader?.id === leader.id && leaderCannotAct(err, message)) {
+          // The leader we followed can no longer hand our partitions out; its successor will give
+          // us a full session timeout from its election, so keep running until then.
           this.deadline = undefined;
         }
         this.log.debug({ leader: leader.id, err: message }, 'session to leader failed; retrying');

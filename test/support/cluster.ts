@@ -12,6 +12,7 @@ import { AdminService } from '../../src/gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type Client } from '../../src/grpc/index.js';
 import { eventually } from './eventually.js';
 import { services } from './services.js';
+import type { TcpProxy } from './tcp-proxy.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -41,6 +42,8 @@ export interface ClusterWorker {
 
 export interface EmbeddedClusterOptions {
   workers: number;
+  /** Reach etcd through this proxy (its address replaces the real endpoint), to cut etcd off. */
+  etcdProxy?: TcpProxy;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   env?: Record<string, string>;
@@ -52,6 +55,7 @@ export class EmbeddedCluster {
   private readonly clients = new Map<string, AdminClient>();
   kafkaBootstrap = '';
   private etcd = '';
+  private workerEtcd = '';
 
   constructor(private readonly options: EmbeddedClusterOptions) {}
 
@@ -59,6 +63,8 @@ export class EmbeddedCluster {
     const s = await services();
     this.kafkaBootstrap = s.kafkaBootstrap;
     this.etcd = s.etcdEndpoints.join(',');
+    this.workerEtcd = this.etcd;
+    if (this.options.etcdProxy) this.workerEtcd = `http://${await this.options.etcdProxy.start()}`;
     for (let i = 0; i < this.options.workers; i++) {
       const port = await freePort();
       this.workers.push({ id: `w${i + 1}`, port, address: `127.0.0.1:${port}`, process: undefined, log: [], exit: undefined });
@@ -88,7 +94,7 @@ export class EmbeddedCluster {
         '--cluster',
         this.name,
         '--etcd',
-        this.etcd,
+        this.workerEtcd,
         '--kafka',
         this.kafkaBootstrap,
         '--listen',
