@@ -13,6 +13,6 @@ export type {
   TargetState,
 } from './backend.js';
 export { planAssignment, partitionKey, type Plan, type PlanInput, type Ownership, type PlannedPartition } from './assignment.js';
-export { Leader, type LeaderOptions, type PartitionDiscoverer } from './leader.js';
+export { Leader, type LeaderOptions, type PartitionDiscoverer, type ConnectorLifecycle } from './leader.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
 export { EtcdBackend, createEtcdBackend, type EtcdBackendOptions } from './etcd/index.js';

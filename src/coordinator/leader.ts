@@ -37,11 +37,25 @@ type SessionResponseInit = MessageInitShape<typeof SessionResponseSchema>;
 /** Finds a connector's stream partitions (the worker supplies it: plugins and Kafka live there). */
 export type PartitionDiscoverer = (connector: ConnectorRecord, signal: AbortSignal) => AsyncIterable<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }>;
 
+/**
+ * The plugin's once-per-connector hooks, run by the leader (the worker supplies them). A
+ * failover may repeat a hook, so plugins must make them idempotent.
+ */
+export interface ConnectorLifecycle {
+  /** Before a new connector is stored; a failure refuses the create. */
+  created(record: ConnectorRecord): Promise<void>;
+  /** Before a changed config is stored; a failure refuses the update. */
+  updated(record: ConnectorRecord, previous: ConnectorRecord): Promise<void>;
+  /** Before the connector is removed; best effort (a plugin that is gone must not block deletes). */
+  deleted(record: ConnectorRecord): Promise<void>;
+}
+
 export interface LeaderOptions {
   self: WorkerInfo;
   leadership: Leadership;
   snapshot: ClusterSnapshot;
   discover: PartitionDiscoverer;
+  lifecycle?: ConnectorLifecycle;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   flushIntervalMs: number;
@@ -491,6 +505,8 @@ export class Leader {
   async putConnector(record: ConnectorRecord): Promise<{ created: boolean }> {
     this.assertActive();
     const previous = this.state.connectors.get(record.name);
+    if (!previous) await this.options.lifecycle?.created(record);
+    else if (JSON.stringify(previous.config) !== JSON.stringify(record.config)) await this.options.lifecycle?.updated(record, previous);
     await this.options.leadership.write([{ type: 'putConnector', record }]);
     this.state.connectors.set(record.name, record);
     const configChanged = previous !== undefined && JSON.stringify(previous.config) !== JSON.stringify(record.config);
@@ -511,7 +527,13 @@ export class Leader {
 
   async deleteConnector(name: string): Promise<void> {
     this.assertActive();
-    if (!this.state.connectors.has(name)) throw new NotFoundError(`connector "${name}" not found`);
+    const record = this.state.connectors.get(name);
+    if (!record) throw new NotFoundError(`connector "${name}" not found`);
+    try {
+      await this.options.lifecycle?.deleted(record);
+    } catch (err) {
+      this.log.warn({ connector: name, err: describeError(err).message }, 'the plugin\'s ConnectorDeleted hook failed; deleting anyway');
+    }
     this.stopDiscovery(name);
     await this.options.leadership.write([{ type: 'deleteConnector', name }]);
     this.state.connectors.delete(name);
@@ -519,6 +541,23 @@ export class Leader {
     this.state.offsets.delete(name);
     for (const key of [...this.state.statuses.keys()]) if (this.state.statuses.get(key)!.connector === name) this.state.statuses.delete(key);
     this.requestRebalance();
+  }
+
+  /**
+   * Restarts a connector's connector-level work, which in Tributary is its partition discovery
+   * (a source plugin's WatchPartitions, a sink's topic metadata watch): clears its connector
+   * error and discovers again. Running partitions are not touched (Kafka Connect's restart
+   * without includeTasks). Returns false when the connector is STOPPED (nothing to restart).
+   */
+  restartConnector(name: string): boolean {
+    this.assertActive();
+    const record = this.state.connectors.get(name);
+    if (!record) throw new NotFoundError(`connector "${name}" not found`);
+    if (record.targetState === 'STOPPED') return false;
+    this.stopDiscovery(name);
+    this.connectorErrors.delete(name);
+    this.startDiscovery(record);
+    return true;
   }
 
   /** Restarts partitions: each is drained and assigned again from its committed offset. */

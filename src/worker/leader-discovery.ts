@@ -1,11 +1,12 @@
 /**
- * Partition discovery as the leader runs it, with this worker's plugins and Kafka: a source
- * connector's partitions come from its plugin's WatchPartitions (through a plugin instance
- * started for the purpose), a sink's from topic metadata.
+ * What the leader needs from this worker's plugins and Kafka: partition discovery (a source
+ * connector's partitions come from its plugin's WatchPartitions, through a plugin instance
+ * started for the purpose; a sink's from topic metadata) and the plugins' lifecycle hooks.
  */
 import type { Logger } from 'pino';
 import { ConnectorKind, type StreamPartition } from '../gen/tributary/connector/v1/connector_pb.js';
-import type { ConnectorRecord, PartitionRecord } from '../coordinator/index.js';
+import type { ConnectorLifecycle, ConnectorRecord, PartitionRecord } from '../coordinator/index.js';
+import type { PluginInstance } from '../plugins/index.js';
 import { parseConnectorSettings } from './connector-settings.js';
 import { sinkPartitions, sourcePartitions } from './partition-discovery.js';
 import type { Worker } from './worker.js';
@@ -38,4 +39,22 @@ export async function* discoverPartitions(
   } finally {
     await instance.close();
   }
+}
+
+/** The plugins' once-per-connector hooks, called through a short-lived plugin instance. */
+export function pluginLifecycle(worker: Worker, timeoutMs: number, logger: Logger): ConnectorLifecycle {
+  const call = async (record: ConnectorRecord, hook: (plugin: PluginInstance['plugin']) => Promise<unknown>) => {
+    const instance = await worker.plugins.start(record.config['connector.class'] || record.config['plugin'] || '', { logger });
+    try {
+      await hook(instance.plugin);
+    } finally {
+      await instance.close();
+    }
+  };
+  const connector = (record: ConnectorRecord) => ({ name: record.name, config: record.config });
+  return {
+    created: (record) => call(record, (p) => p.connectorCreated({ connector: connector(record) }, { timeoutMs })),
+    updated: (record, previous) => call(record, (p) => p.connectorUpdated({ connector: connector(record), previousConfig: previous.config }, { timeoutMs })),
+    deleted: (record) => call(record, (p) => p.connectorDeleted({ connector: connector(record) }, { timeoutMs })),
+  };
 }

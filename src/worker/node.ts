@@ -18,7 +18,7 @@ import { FailedPreconditionError, UnavailableError, describeError } from '../err
 import { sleep } from '../util/iterate.js';
 import { AssignedOffsetStore } from './assigned-offset-store.js';
 import { ClusterMember } from './cluster-member.js';
-import { discoverPartitions } from './leader-discovery.js';
+import { discoverPartitions, pluginLifecycle } from './leader-discovery.js';
 import { Worker } from './worker.js';
 
 export const VERSION = '0.1.0';
@@ -152,6 +152,7 @@ export class WorkerNode {
           snapshot,
           discover: (connector: ConnectorRecord, signal: AbortSignal): AsyncIterable<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }> =>
             discoverPartitions(this.worker, connector, signal, this.options.topicDiscoveryIntervalMs ?? 5_000, this.log),
+          lifecycle: pluginLifecycle(this.worker, 30_000, this.log),
           sessionTimeoutMs: this.sessionTimeoutMs,
           heartbeatIntervalMs: this.heartbeatIntervalMs,
           flushIntervalMs: this.options.offsetFlushIntervalMs ?? 1_000,

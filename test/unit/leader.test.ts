@@ -188,3 +188,40 @@ test('a new leader keeps every existing assignment of workers that come back in 
   for (const a of back.assigned()) assert.ok(running.some((r) => r.partition === a.partition && r.epoch === a.epoch), 'the same epochs: nothing restarted');
   back.goSilent();
 });
+
+test('lifecycle hooks run once per connector: created before it is stored (a failure refuses it), updated with the previous config, deleted', async () => {
+  const backend = new MemoryBackend({ logger });
+  await backend.start();
+  const self = { id: 'leader', address: 'leader:1', capacity: 1, version: 't' };
+  const calls: string[] = [];
+  const leader = new Leader({
+    self,
+    leadership: (await backend.campaign(self, new AbortController().signal))!,
+    snapshot: await backend.snapshot(),
+    discover: async function* () {
+      await new Promise(() => {});
+    },
+    lifecycle: {
+      created: async (r) => {
+        if (r.config['refuse']) throw new Error('cannot create the replication slot');
+        calls.push(`created ${r.name}`);
+      },
+      updated: async (r, previous) => void calls.push(`updated ${r.name} from ${previous.config['v']} to ${r.config['v']}`),
+      deleted: async (r) => void calls.push(`deleted ${r.name}`),
+    },
+    sessionTimeoutMs: SESSION_TIMEOUT,
+    heartbeatIntervalMs: 100,
+    flushIntervalMs: 50,
+    logger,
+  });
+  leaders.push(leader);
+  leader.start();
+  await leader.putConnector({ name: 'a', config: { v: '1' }, targetState: 'RUNNING' });
+  await leader.putConnector({ name: 'a', config: { v: '1' }, targetState: 'PAUSED' });
+  await leader.putConnector({ name: 'a', config: { v: '2' }, targetState: 'PAUSED' });
+  await assert.rejects(leader.putConnector({ name: 'b', config: { refuse: 'yes' }, targetState: 'RUNNING' }), /replication slot/);
+  assert.equal(leader.connector('b'), undefined);
+  assert.equal((await backend.snapshot()).connectors.some((c) => c.name === 'b'), false, 'a refused create stores nothing');
+  await leader.deleteConnector('a');
+  assert.deepEqual(calls, ['created a', 'updated a from 1 to 2', 'deleted a']);
+});
