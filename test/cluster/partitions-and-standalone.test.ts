@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PartitionState } from '../../src/gen/tributary/admin/v1/admin_pb.js';
 import { EmbeddedCluster } from '../support/cluster.js';
-import { countSeqs, readTopic, uniqueName } from '../support/data-plane.js';
+import { countSeqs, kafkaClient, readTopic, uniqueName } from '../support/data-plane.js';
+import { readVerifiableSinkFile } from '../../src/connectors/verifiable-sink/index.js';
 import { eventually } from '../support/eventually.js';
 import { services } from '../support/services.js';
 
@@ -58,6 +59,53 @@ describe('dynamic partitions in a cluster', { timeout: 180_000 }, () => {
     const values = new Set(records.map((r) => r.value!.toString()));
     assert.equal(records.length, 2_600, 'every line exactly once');
     for (const v of ['a-0', 'a-999', 'a2-99', 'b-999', 'c-0', 'c-499']) assert.ok(values.has(v), `${v} produced`);
+  });
+});
+
+describe('sink partitions follow the topics', { timeout: 180_000 }, () => {
+  let cluster: EmbeddedCluster;
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-sink-regex-'));
+  before(async () => {
+    cluster = new EmbeddedCluster({ workers: 2 });
+    await cluster.start();
+  });
+  after(async () => {
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a new topic matching a sink\'s topics.regex is picked up while it runs, without restarting the others', async () => {
+    const admin = cluster.admin();
+    const prefix = `${cluster.name}-orders`;
+    const brokers = cluster.kafkaBootstrap.split(',');
+    const kafka = kafkaClient(brokers);
+    const kadmin = kafka.admin();
+    await kadmin.connect();
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await kadmin.createTopics({ topics: [{ topic: `${prefix}-eu`, numPartitions: 2 }] });
+      await producer.send({ topic: `${prefix}-eu`, messages: Array.from({ length: 50 }, (_, i) => ({ value: `eu-${i}` })) });
+      const file = join(dir, 'sink.jsonl');
+      await admin.createConnector({ name: 'regex-sink', config: { 'connector.class': 'verifiable-sink', 'topics.regex': `${prefix}-.*`, 'output.file': file } });
+      const before = await eventually(async () => {
+        const { status } = await admin.getConnectorStatus({ name: 'regex-sink' });
+        if (status!.partitions.length !== 2 || status!.partitions.some((p) => p.state !== PartitionState.RUNNING)) throw new Error('not running');
+        return new Map(status!.partitions.map((p) => [p.partition, p.epoch]));
+      }, { timeoutMs: 30_000 });
+      await kadmin.createTopics({ topics: [{ topic: `${prefix}-us`, numPartitions: 1 }] });
+      await producer.send({ topic: `${prefix}-us`, messages: Array.from({ length: 30 }, (_, i) => ({ value: `us-${i}` })) });
+      await eventually(async () => {
+        const { records } = await readVerifiableSinkFile(file);
+        return records.filter((r) => r.topic === `${prefix}-us`).length === 30 && records.filter((r) => r.topic === `${prefix}-eu`).length === 50;
+      }, { timeoutMs: 40_000, message: 'records of the new topic reached the sink' });
+      const { status } = await admin.getConnectorStatus({ name: 'regex-sink' });
+      assert.equal(status!.partitions.length, 3);
+      for (const [p, epoch] of before) assert.equal(status!.partitions.find((x) => x.partition === p)?.epoch, epoch, `partition ${p} was not restarted`);
+    } finally {
+      await producer.disconnect();
+      await kadmin.disconnect();
+    }
   });
 });
 
