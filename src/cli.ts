@@ -1,6 +1,6 @@
 /**
- * `tributary` entry point: maps subcommands to the worker, standalone runner and admin client.
- * Nothing imports this module.
+ * `tributary` entry point: maps subcommands to the worker, standalone runner and admin client
+ * (the admin subcommands live in src/cli/*-commands.ts). Nothing imports this module.
  */
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
@@ -11,6 +11,9 @@ import { readConnectorFile } from './cli/connector-files.js';
 import { rootLogger } from './cli/logger.js';
 import { startNode } from './cli/run-node.js';
 import { compileWorkerSettings, type WorkerFlags } from './cli/worker-options.js';
+import { clusterCommands } from './cli/cluster-commands.js';
+import { connectorsCommands } from './cli/connectors-commands.js';
+import { offsetsCommands } from './cli/offsets-commands.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -81,5 +84,10 @@ async function waitForLeader(node: { leader: import('./coordinator/index.js').Le
   }
   throw new Error('the embedded coordinator did not elect this process within 5 s');
 }
+
+// Admin subcommands: one per Admin API call (docs/admin.md).
+connectorsCommands(program);
+offsetsCommands(program);
+clusterCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

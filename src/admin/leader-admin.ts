@@ -1,27 +1,35 @@
 /**
  * The admin calls as the leader answers them. Writes validate first (INVALID_ARGUMENT naming
- * every bad key, NOT_FOUND for unknown connectors and plugins, ALREADY_EXISTS for a taken name)
- * and change nothing when they fail.
+ * every bad key, NOT_FOUND for unknown connectors and plugins, ALREADY_EXISTS for a taken name,
+ * FAILED_PRECONDITION for offset changes on a connector that is not STOPPED) and change nothing
+ * when they fail. Configs are stored exactly as sent: config references (`${env:…}`,
+ * `${file:…}`) are resolved here only to validate, and on each worker when a connector opens.
  */
-import { create } from '@bufbuild/protobuf';
-import {
-  ConfigKeySchema,
-  ConfigType,
-  ConnectorKind,
-  type DescribeResponse,
-} from '../gen/tributary/connector/v1/connector_pb.js';
+import { ConnectorKind, type DescribeResponse } from '../gen/tributary/connector/v1/connector_pb.js';
 import { PartitionState } from '../gen/tributary/admin/v1/admin_pb.js';
 import type { ConnectorRecord, Leader, TargetState } from '../coordinator/index.js';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type ConfigProblem } from '../errors.js';
 import { validateConnectorConfig, type WorkerNode } from '../worker/index.js';
-import { connectorInfo, connectorStatus, pluginNameOf, SECRET_MASK, workerStatuses, type ConnectorStatusInit } from './views.js';
+import { tryResolveConfigReferences } from '../worker/index.js';
+import { tributaryConnectorKeys } from './connector-keys.js';
+import { assertStopped, mirrorSinkOffsets, parseOffsetChanges, type RequestedOffset } from './offset-changes.js';
+import { connectorInfo, connectorStatus, isSecretKey, pluginNameOf, SECRET_MASK, workerStatuses, type ConnectorStatusInit } from './views.js';
 
 const TARGET_STATES: readonly TargetState[] = ['RUNNING', 'PAUSED', 'STOPPED'];
 
+/**
+ * Bound on a plugin's Validate during an admin call; below the forwarding deadline (30 s) so a
+ * forwarded call gets the leader's DEADLINE_EXCEEDED naming the plugin, not a bare timeout.
+ */
+const VALIDATE_TIMEOUT_MS = 15_000;
+
 export class LeaderAdmin {
+  /** Names whose create is between its existence check and its write (two creates race). */
+  private readonly creating = new Set<string>();
+
   constructor(
     private readonly node: WorkerNode,
-    private readonly cluster: string,
+    private readonly clusterName: string,
   ) {}
 
   get leader(): Leader {
@@ -36,7 +44,7 @@ export class LeaderAdmin {
 
   /** The plugin's description, or NOT_FOUND listing the known plugins. */
   async describe(pluginName: string): Promise<DescribeResponse> {
-    if (!pluginName) throw new InvalidArgumentError('invalid config', [{ key: 'connector.class', message: 'is required: the name of the plugin to run' }]);
+    if (!pluginName) throw new InvalidArgumentError('invalid config', [{ key: 'connector.class', message: 'is required: the name of the plugin to run (tributary plugins list)' }]);
     return this.node.worker.plugins.describe(pluginName);
   }
 
@@ -48,25 +56,26 @@ export class LeaderAdmin {
     }
   }
 
-  /** Every problem with a config, per key; throws NOT_FOUND for an unknown plugin. */
+  /**
+   * Every problem with a config, per key: unresolvable references, Tributary's own keys, the
+   * plugin's spec and the plugin's Validate (which sees the resolved values). Throws NOT_FOUND
+   * for an unknown plugin.
+   */
   async problems(name: string, config: Record<string, string>): Promise<{ description: DescribeResponse; problems: ConfigProblem[] }> {
     const description = await this.describe(pluginNameOf(config));
+    const { config: resolved, problems: referenceProblems } = await tryResolveConfigReferences(config);
+    // A key whose reference failed is reported once, for the reference, not again for its value.
+    const unresolved = new Set(referenceProblems.map((p) => p.key));
     const instance = await this.node.worker.plugins.start(pluginNameOf(config));
     try {
-      await validateConnectorConfig(instance, name, config, 30_000);
-      return { description, problems: [] };
+      await validateConnectorConfig(instance, name, resolved, VALIDATE_TIMEOUT_MS);
+      return { description, problems: referenceProblems };
     } catch (err) {
-      if (err instanceof InvalidArgumentError) return { description, problems: [...err.problems] };
+      if (err instanceof InvalidArgumentError) return { description, problems: [...referenceProblems, ...err.problems.filter((p) => !unresolved.has(p.key))] };
       throw err;
     } finally {
       await instance.close();
     }
-  }
-
-  /** Secret values come back masked; writing the mask back keeps the stored value. */
-  private unmask(name: string, config: Record<string, string>): Record<string, string> {
-    const stored = this.leader.connector(name)?.config ?? {};
-    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v === SECRET_MASK && stored[k] !== undefined ? stored[k]! : v]));
   }
 
   private async validated(name: string, config: Record<string, string>): Promise<DescribeResponse> {
@@ -78,20 +87,37 @@ export class LeaderAdmin {
   async create(name: string, config: Record<string, string>, initialState: string) {
     const target = (initialState || 'RUNNING').toUpperCase() as TargetState;
     if (!TARGET_STATES.includes(target)) throw new InvalidArgumentError('invalid request', [{ key: 'initial_state', message: `must be one of ${TARGET_STATES.join(', ')}` }]);
-    if (this.leader.connector(name)) throw new AlreadyExistsError(`connector "${name}" already exists; update it with PutConnectorConfig (tributary connectors update)`);
-    const description = await this.validated(name, config);
-    const record: ConnectorRecord = { name, config, targetState: target };
-    await this.leader.putConnector(record);
-    return { info: connectorInfo(record, description) };
+    const taken = () => new AlreadyExistsError(`connector "${name}" already exists; change its config with PutConnectorConfig (tributary connectors update ${name} -f <file>)`);
+    if (this.leader.connector(name) || this.creating.has(name)) throw taken();
+    this.creating.add(name);
+    try {
+      const description = await this.validated(name, config);
+      if (this.leader.connector(name)) throw taken();
+      const record: ConnectorRecord = { name, config: sortedKeys(config), targetState: target };
+      await this.leader.putConnector(record);
+      return { info: connectorInfo(record, description) };
+    } finally {
+      this.creating.delete(name);
+    }
   }
 
   async put(name: string, config: Record<string, string>) {
-    const full = this.unmask(name, config);
+    if (this.creating.has(name)) throw new FailedPreconditionError(`connector "${name}" is being created right now; retry in a moment`);
+    const full = this.unmask(name, config, await this.describeOrUndefined(config));
     const description = await this.validated(name, full);
     const existing = this.leader.connector(name);
-    const record: ConnectorRecord = { name, config: full, targetState: existing?.targetState ?? 'RUNNING' };
+    const record: ConnectorRecord = { name, config: sortedKeys(full), targetState: existing?.targetState ?? 'RUNNING' };
     const { created } = await this.leader.putConnector(record);
     return { created, info: connectorInfo(record, description) };
+  }
+
+  /**
+   * Get returns secret values masked; a config written back with the mask keeps the stored value,
+   * so `get`, edit, `update` round-trips without knowing the secret.
+   */
+  private unmask(name: string, config: Record<string, string>, description: DescribeResponse | undefined): Record<string, string> {
+    const stored = this.leader.connector(name)?.config ?? {};
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v === SECRET_MASK && stored[k] !== undefined && isSecretKey(k, description) ? stored[k]! : v]));
   }
 
   async get(name: string) {
@@ -129,10 +155,16 @@ export class LeaderAdmin {
     return {};
   }
 
+  /**
+   * Kafka Connect's restart: the connector itself (in Tributary, its partition discovery), and
+   * with `includeTasks` its partitions too; `onlyFailed` limits both to what is FAILED.
+   */
   async restart(name: string, includeTasks: boolean, onlyFailed: boolean) {
     const record = this.record(name);
+    const status = connectorStatus(this.leader, record, ConnectorKind.UNSPECIFIED);
+    if (!onlyFailed || status.error) this.leader.restartConnector(name);
     if (includeTasks) {
-      const failed = new Set(connectorStatus(this.leader, record, ConnectorKind.UNSPECIFIED).partitions!.filter((p) => p.state === PartitionState.FAILED).map((p) => p.partition));
+      const failed = new Set(status.partitions!.filter((p) => p.state === PartitionState.FAILED).map((p) => p.partition));
       this.leader.restartPartitions(name, (id) => !onlyFailed || failed.has(id));
     }
     return { status: await this.status(name) };
@@ -140,9 +172,11 @@ export class LeaderAdmin {
 
   async restartPartition(name: string, partition: string) {
     this.record(name);
-    if (!this.leader.partitionsOf(name).some((p) => p.id === partition)) throw new NotFoundError(`connector "${name}" has no stream partition "${partition}"`);
+    if (!this.leader.partitionsOf(name).some((p) => p.id === partition)) {
+      throw new NotFoundError(`connector "${name}" has no stream partition "${partition}"; see them with: tributary connectors status ${name}`);
+    }
     if (this.leader.restartPartitions(name, (id) => id === partition) === 0) {
-      throw new FailedPreconditionError(`partition "${partition}" of "${name}" is not running on a connected worker (it is being moved or the connector is stopped)`);
+      throw new FailedPreconditionError(`partition "${partition}" of "${name}" is not running on a connected worker (it is being moved, or the connector is stopped); retry, or resume the connector first`);
     }
     return {};
   }
@@ -154,57 +188,36 @@ export class LeaderAdmin {
     };
   }
 
-  async alterOffsets(name: string, offsets: Array<{ partition: string; offset: Uint8Array; text: string }>) {
-    this.record(name);
-    const changes = new Map<string, Uint8Array | undefined>();
-    const problems: ConfigProblem[] = [];
-    for (const o of offsets) {
-      if (!o.partition) problems.push({ key: 'offsets.partition', message: 'each offset must name its stream partition' });
-      const bytes = o.offset.length > 0 ? o.offset : o.text ? Buffer.from(o.text) : undefined;
-      changes.set(o.partition, bytes);
-    }
-    if (problems.length > 0) throw new InvalidArgumentError('malformed offsets', problems);
+  async alterOffsets(name: string, offsets: readonly RequestedOffset[]) {
+    const record = this.record(name);
+    const sink = (await this.describeOrUndefined(record.config))?.kind === ConnectorKind.SINK;
+    const partitions = this.leader.partitionsOf(name);
+    const changes = parseOffsetChanges(offsets, sink, partitions);
+    assertStopped(this.leader, name);
+    // The group first: if the leader's write then fails, the sink still starts from the leader's
+    // (unchanged) offsets, which win over the group's.
+    if (sink) await mirrorSinkOffsets(this.node.worker, name, record.config, partitions, changes);
     await this.leader.alterOffsets(name, changes);
-    await this.mirrorSinkOffsets(name, changes);
     return {};
   }
 
   async resetOffsets(name: string) {
-    this.record(name);
-    const changes = new Map<string, Uint8Array | undefined>([...this.leader.offsetsOf(name).keys()].map((p) => [p, undefined]));
-    await this.leader.alterOffsets(name, changes);
-    await this.mirrorSinkOffsets(name, changes);
+    const record = this.record(name);
+    assertStopped(this.leader, name);
+    const sink = (await this.describeOrUndefined(record.config))?.kind === ConnectorKind.SINK;
+    const partitions = this.leader.partitionsOf(name);
+    const ids = new Set(this.leader.offsetsOf(name).keys());
+    // A sink may have group offsets (e.g. from Kafka Connect) for partitions Tributary never committed.
+    if (sink) for (const p of partitions) ids.add(p.id);
+    const changes = new Map<string, Uint8Array | undefined>([...ids].map((p) => [p, undefined]));
+    if (sink) await mirrorSinkOffsets(this.node.worker, name, record.config, partitions, changes);
+    if (changes.size > 0) await this.leader.alterOffsets(name, changes);
     return {};
   }
 
-  /**
-   * A sink's offsets live in its Kafka group too; change them there, or a sink with no offsets
-   * of its own would resume from the old group position. A reset moves the group to the start.
-   */
-  private async mirrorSinkOffsets(name: string, changes: Map<string, Uint8Array | undefined>): Promise<void> {
-    const partitions = new Map(this.leader.partitionsOf(name).map((p) => [p.id, p]));
-    const commits = [];
-    for (const [id, offset] of changes) {
-      const p = partitions.get(id);
-      if (p?.topic === undefined || p.kafkaPartition === undefined) continue;
-      let next: bigint;
-      if (offset === undefined) {
-        const range = (await this.node.worker.admin.partitionOffsets(p.topic)).find((r) => r.partition === p.kafkaPartition);
-        next = range?.earliest ?? 0n;
-      } else {
-        const text = Buffer.from(offset).toString();
-        if (!/^\d+$/.test(text)) throw new InvalidArgumentError('malformed offsets', [{ key: `offsets.${id}`, message: `a sink offset is a Kafka offset (a decimal number), got "${text}"` }]);
-        next = BigInt(text) + 1n;
-      }
-      commits.push({ topic: p.topic, partition: p.kafkaPartition, offset: next });
-    }
-    if (commits.length > 0) await this.node.worker.groupOffsets.commit(`connect-${name}`, commits);
-  }
-
   async plugins() {
-    const registrations = this.node.worker.plugins.registrations();
     const plugins = [];
-    for (const r of registrations) {
+    for (const r of this.node.worker.plugins.registrations()) {
       const d = await this.node.worker.plugins.describe(r.name);
       plugins.push({ name: r.name, version: d.version, kind: d.kind, summary: d.summary, configKeys: d.configKeys });
     }
@@ -213,38 +226,50 @@ export class LeaderAdmin {
 
   async validate(config: Record<string, string>) {
     const plugin = pluginNameOf(config);
-    const name = config['name'] || 'validation';
-    const { description, problems } = await this.problems(name, config);
-    const workerKeys = [
-      create(ConfigKeySchema, { name: 'connector.class', type: ConfigType.STRING, required: true, documentation: 'The plugin to run.', group: 'Tributary' }),
-      create(ConfigKeySchema, { name: 'topic', type: ConfigType.STRING, documentation: 'Default topic of a source\'s records.', group: 'Tributary' }),
-      create(ConfigKeySchema, { name: 'topics', type: ConfigType.LIST, documentation: 'A sink\'s input topics (or topics.regex).', group: 'Tributary' }),
-      create(ConfigKeySchema, { name: 'delivery.guarantee', type: ConfigType.STRING, defaultValue: 'at-least-once', allowedValues: ['at-least-once', 'at-most-once'], group: 'Tributary' }),
-    ];
-    return { plugin, errors: problems, configKeys: [...workerKeys, ...description.configKeys] };
+    const { description, problems } = await this.problems(config['name'] || 'validation', config);
+    return { plugin, errors: problems, configKeys: [...tributaryConnectorKeys(), ...description.configKeys] };
   }
 
-  cluster_() {
+  cluster() {
     const leader = this.leader;
     const self = this.node.self;
-    return { cluster: this.cluster, leaderId: self.id, leaderAddress: self.address, term: leader.term, epoch: leader.epoch, version: self.version, members: workerStatuses(leader, self.id) };
+    return { cluster: this.clusterName, leaderId: self.id, leaderAddress: self.address, term: leader.term, epoch: leader.epoch, version: self.version, members: workerStatuses(leader, self.id) };
   }
 
   workers() {
     return { workers: workerStatuses(this.leader, this.node.self.id) };
   }
 
+  /**
+   * The topics a connector is known to use: those its config names (a source's `topic`, a
+   * sink's `topics`) and those of a sink's discovered partitions (which covers `topics.regex`).
+   * Tributary does not track the topics a source's records actually went to (a record may name
+   * its own topic), unlike Kafka Connect's active-topics tracking.
+   */
   topics(name: string) {
     const record = this.record(name);
-    const fromPartitions = this.leader.partitionsOf(name).map((p) => p.topic).filter((t): t is string => t !== undefined);
-    const topics = new Set(fromPartitions);
+    const topics = new Set(this.leader.partitionsOf(name).map((p) => p.topic).filter((t): t is string => t !== undefined));
     if (record.config['topic']) topics.add(record.config['topic']);
+    for (const t of (record.config['topics'] ?? '').split(',')) if (t.trim()) topics.add(t.trim());
     return { topics: [...topics].sort() };
   }
+
+  /** Nothing is tracked, so there is nothing to reset; answers NOT_FOUND for an unknown connector. */
+  resetTopics(name: string) {
+    this.record(name);
+    return {};
+  }
+}
+
+/**
+ * The same config whatever order its keys came in: the leader compares stored configs as JSON,
+ * so an update that only reorders keys (a proto map, an edited file) would restart partitions.
+ */
+function sortedKeys(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function printable(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString('utf8');
   return /^[\x20-\x7e]*$/.test(text) ? text : '';
 }
-

@@ -31,6 +31,8 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
   function leaderClient(): Client<Methods> {
     const leader = node.membership?.currentLeader;
     if (!leader) throw new UnavailableError(`no leader is reachable from worker ${node.options.id}: the cluster is electing one or etcd is unreachable; retry shortly`);
+    // Elected but not yet leading (reading the snapshot): forwarding to itself would loop.
+    if (leader.id === node.options.id) throw new UnavailableError(`worker ${node.options.id} was just elected leader and is taking over; retry shortly`);
     if (forwardClient?.address !== leader.address) {
       forwardClient?.client.close();
       forwardClient = { address: leader.address, client: createClient(AdminService, leader.address) };
@@ -65,12 +67,9 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
     listPlugins: route('listPlugins', () => local.plugins()),
     validateConfig: route('validateConfig', (r) => local.validate(r.config)),
     listWorkers: route('listWorkers', () => local.workers()),
-    getCluster: route('getCluster', () => local.cluster_()),
+    getCluster: route('getCluster', () => local.cluster()),
     getConnectorTopics: route('getConnectorTopics', (r) => local.topics(r.name)),
-    resetConnectorTopics: route('resetConnectorTopics', (r) => {
-      local.topics(r.name);
-      return {};
-    }),
+    resetConnectorTopics: route('resetConnectorTopics', (r) => local.resetTopics(r.name)),
     getLogLevel: async () => ({ level: options.logger.level }),
     setLogLevel: async (r) => {
       if (!LEVELS.includes(r.level)) throw new InvalidArgumentError('invalid log level', [{ key: 'level', message: `must be one of ${LEVELS.join(', ')}` }]);

@@ -6,6 +6,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { ConnectorState, PartitionState, type ConnectorInfoSchema, type ConnectorStatusSchema, type WorkerStatusSchema } from '../gen/tributary/admin/v1/admin_pb.js';
 import { ConnectorKind, type DescribeResponse } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { ConnectorRecord, Leader } from '../coordinator/index.js';
+import { isOnlyReferences } from '../worker/index.js';
 
 export const SECRET_MASK = '********';
 
@@ -17,11 +18,25 @@ export function pluginNameOf(config: Record<string, string>): string {
   return config['connector.class'] || config['plugin'] || '';
 }
 
-/** The config as operators may see it: values of keys the plugin marks secret are masked. */
+/**
+ * Keys treated as secret even when the plugin's spec does not say so (or the plugin cannot be
+ * described right now): a secret must never come back in clear because a spec was incomplete.
+ * Matches the last part of the key, e.g. `connection.password`, `sasl.jaas.config`, `api.key`.
+ */
+const SECRET_LOOKING = /(^|[._-])(password|passwd|pwd|secret|token|api[._-]?key|private[._-]?key|secret[._-]?key|access[._-]?key|credentials?|jaas[._-]config)$/i;
+
+/** True when the value of `key` must be masked, given the plugin's spec (if known). */
+export function isSecretKey(key: string, description: DescribeResponse | undefined): boolean {
+  return SECRET_LOOKING.test(key) || (description?.configKeys.some((k) => k.name === key && k.secret) ?? false);
+}
+
+/**
+ * The config as operators may see it: values of secret keys are masked. A value made only of
+ * config references (`${file:/etc/creds.properties:password}`) is shown as it is: it names where
+ * the secret lives, not the secret, and operators need it to edit the config.
+ */
 export function maskSecrets(config: Record<string, string>, description: DescribeResponse | undefined): Record<string, string> {
-  if (!description) return { ...config };
-  const secret = new Set(description.configKeys.filter((k) => k.secret).map((k) => k.name));
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.has(k) && !/^\$\{(env|file):/.test(v) ? SECRET_MASK : v]));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, isSecretKey(k, description) && v !== '' && !isOnlyReferences(v) ? SECRET_MASK : v]));
 }
 
 export function connectorInfo(record: ConnectorRecord, description: DescribeResponse | undefined): ConnectorInfoInit {

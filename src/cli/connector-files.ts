@@ -6,21 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { parseProperties } from '../worker/index.js';
 
 export interface ConnectorFile {
   name: string;
   config: Record<string, string>;
-}
-
-function parseProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
-    const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
 }
 
 function stringMap(value: unknown, path: string): Record<string, string> {
@@ -36,7 +26,7 @@ export function readConnectorFile(path: string): ConnectorFile {
     throw new InvalidArgumentError(`cannot read connector file ${path}: ${(err as Error).message}`);
   }
   if (extname(path) === '.properties') {
-    const config = parseProperties(text);
+    const config = Object.fromEntries(parseProperties(text));
     const name = config['name'] ?? basename(path, '.properties');
     delete config['name'];
     return { name, config };

@@ -8,9 +8,7 @@ import type { CoordinatorBackend } from '../coordinator/index.js';
 import { registerBuiltinConnectors } from '../connectors/index.js';
 import { PluginHost, loadPluginDirectory } from '../plugins/index.js';
 import { WorkerNode } from '../worker/index.js';
-import { createAdminService } from '../admin/index.js';
-import { AdminService } from '../gen/tributary/admin/v1/admin_pb.js';
-import { addService } from '../grpc/index.js';
+import { registerAdminServices } from '../admin/index.js';
 import type { CompiledWorkerSettings } from './worker-options.js';
 
 export async function startNode(settings: CompiledWorkerSettings, backend: CoordinatorBackend, logger: Logger): Promise<WorkerNode> {
@@ -32,7 +30,7 @@ export async function startNode(settings: CompiledWorkerSettings, backend: Coord
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     offsetFlushIntervalMs: settings.offsetFlushIntervalMs,
     logger,
-    registerServices: (server, self) => addService(server, AdminService, createAdminService(self, { cluster: settings.cluster, logger })),
+    registerServices: (server, self) => registerAdminServices(server, self, { cluster: settings.cluster, logger }),
   });
   await node.start();
   let stopping = false;

@@ -28,6 +28,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, describeE
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
+import { sameConfig } from '../util/config.js';
 import { partitionKey, planAssignment, type Ownership } from './assignment.js';
 import type { ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
 import { LeaderState, type OwnedPartition } from './leader-state.js';
@@ -506,10 +507,10 @@ export class Leader {
     this.assertActive();
     const previous = this.state.connectors.get(record.name);
     if (!previous) await this.options.lifecycle?.created(record);
-    else if (JSON.stringify(previous.config) !== JSON.stringify(record.config)) await this.options.lifecycle?.updated(record, previous);
+    else if (!sameConfig(previous.config, record.config)) await this.options.lifecycle?.updated(record, previous);
     await this.options.leadership.write([{ type: 'putConnector', record }]);
     this.state.connectors.set(record.name, record);
-    const configChanged = previous !== undefined && JSON.stringify(previous.config) !== JSON.stringify(record.config);
+    const configChanged = previous !== undefined && !sameConfig(previous.config, record.config);
     if (configChanged) {
       // Rediscover with the new config, and restart every running partition with it.
       this.stopDiscovery(record.name);
@@ -536,6 +537,7 @@ export class Leader {
     }
     this.stopDiscovery(name);
     await this.options.leadership.write([{ type: 'deleteConnector', name }]);
+    this.connectorErrors.delete(name);
     this.state.connectors.delete(name);
     this.state.partitions.delete(name);
     this.state.offsets.delete(name);

@@ -31,6 +31,7 @@ import { FailedPreconditionError, describeError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
+import { sameConfig } from '../util/config.js';
 import type { AssignedOffsetStore } from './assigned-offset-store.js';
 import type { ConnectorRuntime } from './connector-runtime.js';
 import { TaskState } from './task-state.js';
@@ -84,6 +85,7 @@ export class ClusterMember {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly running = new Map<string, Running>();
+  private readonly openedWith = new Map<string, Record<string, string>>();
   /** Statuses to report (latest per partition). */
   private readonly statusQueue = new Map<string, { ref: Running; state: TaskState; error?: string; trace?: string }>();
   private readonly stopped = new AbortController();
@@ -333,11 +335,16 @@ export class ClusterMember {
   private async runtimeFor(connector: string, config: Record<string, string>): Promise<ConnectorRuntime> {
     const worker = this.options.worker;
     let runtime = worker.connector(connector);
-    if (runtime && JSON.stringify(runtime.config) !== JSON.stringify(config) && runtime.partitions().length === 0) {
+    const openedWith = this.openedWith.get(connector);
+    if (runtime && openedWith && !sameConfig(openedWith, config) && runtime.partitions().length === 0) {
       await worker.closeConnector(connector);
       runtime = undefined;
     }
-    runtime ??= await worker.openConnector(connector, config);
+    if (!runtime) {
+      runtime = await worker.openConnector(connector, config);
+      // The config as the leader sent it (references unresolved), to notice changes.
+      this.openedWith.set(connector, config);
+    }
     return runtime;
   }
 
@@ -365,7 +372,9 @@ export class ClusterMember {
   private async closeIdleConnectors(): Promise<void> {
     for (const runtime of this.options.worker.connectors()) {
       const busy = [...this.running.values()].some((r) => r.connector === runtime.name);
-      if (!busy) await this.options.worker.closeConnector(runtime.name);
+      if (busy) continue;
+      await this.options.worker.closeConnector(runtime.name);
+      this.openedWith.delete(runtime.name);
     }
   }
 

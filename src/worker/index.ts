@@ -9,3 +9,4 @@ export { passThroughProcessor, type RecordProcessor } from './processing.js';
 export { sinkPartitionId } from './partition-discovery.js';
 export { encodeKafkaOffset, decodeKafkaOffset } from './sink-task.js';
 export type { Task, StopReason } from './task.js';
+export { resolveConfigReferences, tryResolveConfigReferences, parseProperties, isOnlyReferences } from './config-references.js';

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ConnectorKind, type StreamPartition } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { ConnectorLifecycle, ConnectorRecord, PartitionRecord } from '../coordinator/index.js';
 import type { PluginInstance } from '../plugins/index.js';
+import { resolveConfigReferences } from './config-references.js';
 import { parseConnectorSettings } from './connector-settings.js';
 import { sinkPartitions, sourcePartitions } from './partition-discovery.js';
 import type { Worker } from './worker.js';
@@ -22,10 +23,12 @@ export async function* discoverPartitions(
   topicDiscoveryIntervalMs: number,
   logger: Logger,
 ): AsyncGenerator<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }> {
-  const pluginName = connector.config['connector.class'] || connector.config['plugin'] || '';
+  // Discovery runs with the config as the connector's tasks see it: references resolved here.
+  const config = await resolveConfigReferences(connector.config);
+  const pluginName = config['connector.class'] || config['plugin'] || '';
   const description = await worker.plugins.describe(pluginName);
   if (description.kind === ConnectorKind.SINK) {
-    const settings = parseConnectorSettings(connector.name, connector.config, 'sink');
+    const settings = parseConnectorSettings(connector.name, config, 'sink');
     for await (const change of sinkPartitions(worker.admin, settings, topicDiscoveryIntervalMs, signal, logger)) {
       yield { snapshot: change.snapshot, added: change.added.map(toPartitionRecord), removed: change.removed };
     }
@@ -33,7 +36,7 @@ export async function* discoverPartitions(
   }
   const instance = await worker.plugins.start(pluginName, { logger });
   try {
-    for await (const change of sourcePartitions(instance.plugin, { name: connector.name, config: connector.config }, signal, logger)) {
+    for await (const change of sourcePartitions(instance.plugin, { name: connector.name, config }, signal)) {
       yield { snapshot: change.snapshot, added: change.added.map(toPartitionRecord), removed: change.removed };
     }
   } finally {
@@ -43,18 +46,18 @@ export async function* discoverPartitions(
 
 /** The plugins' once-per-connector hooks, called through a short-lived plugin instance. */
 export function pluginLifecycle(worker: Worker, timeoutMs: number, logger: Logger): ConnectorLifecycle {
-  const call = async (record: ConnectorRecord, hook: (plugin: PluginInstance['plugin']) => Promise<unknown>) => {
-    const instance = await worker.plugins.start(record.config['connector.class'] || record.config['plugin'] || '', { logger });
+  const call = async (record: ConnectorRecord, hook: (plugin: PluginInstance['plugin'], config: Record<string, string>) => Promise<unknown>) => {
+    const config = await resolveConfigReferences(record.config);
+    const instance = await worker.plugins.start(config['connector.class'] || config['plugin'] || '', { logger });
     try {
-      await hook(instance.plugin);
+      await hook(instance.plugin, config);
     } finally {
       await instance.close();
     }
   };
-  const connector = (record: ConnectorRecord) => ({ name: record.name, config: record.config });
   return {
-    created: (record) => call(record, (p) => p.connectorCreated({ connector: connector(record) }, { timeoutMs })),
-    updated: (record, previous) => call(record, (p) => p.connectorUpdated({ connector: connector(record), previousConfig: previous.config }, { timeoutMs })),
-    deleted: (record) => call(record, (p) => p.connectorDeleted({ connector: connector(record) }, { timeoutMs })),
+    created: (record) => call(record, (p, config) => p.connectorCreated({ connector: { name: record.name, config } }, { timeoutMs })),
+    updated: (record, previous) => call(record, (p, config) => p.connectorUpdated({ connector: { name: record.name, config }, previousConfig: previous.config }, { timeoutMs })),
+    deleted: (record) => call(record, (p, config) => p.connectorDeleted({ connector: { name: record.name, config } }, { timeoutMs })),
   };
 }

@@ -10,8 +10,7 @@ import { create } from '@bufbuild/protobuf';
 import { StreamPartitionSchema } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { TopicAdmin } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
-import { describeError, isRetriable } from '../errors.js';
-import { Backoff } from '../util/backoff.js';
+import { UnavailableError, describeError, isRetriable } from '../errors.js';
 import { iterateUntil, sleep } from '../util/iterate.js';
 import type { ConnectorSettings } from './connector-settings.js';
 
@@ -27,28 +26,15 @@ export function sinkPartitionId(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
-export async function* sourcePartitions(
-  plugin: ConnectorPlugin,
-  connector: { name: string; config: Record<string, string> },
-  signal: AbortSignal,
-  logger: Logger,
-): AsyncGenerator<PartitionChange> {
-  const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-  while (!signal.aborted) {
-    try {
-      for await (const change of iterateUntil(plugin.watchPartitions({ connector }, { signal }), signal)) {
-        backoff.reset();
-        yield { snapshot: change.snapshot, added: change.added, removed: change.removed };
-      }
-      if (signal.aborted) return;
-      logger.warn('plugin ended WatchPartitions; watching again');
-    } catch (err) {
-      if (signal.aborted) return;
-      if (!isRetriable(err)) throw err;
-      logger.warn({ err: describeError(err).message }, 'WatchPartitions failed; retrying');
-    }
-    await sleep(backoff.next(), signal);
+/**
+ * A source's partitions from its plugin's WatchPartitions. Errors, and the plugin ending the
+ * stream, are thrown to the caller, which retries and shows the error in the connector's status.
+ */
+export async function* sourcePartitions(plugin: ConnectorPlugin, connector: { name: string; config: Record<string, string> }, signal: AbortSignal): AsyncGenerator<PartitionChange> {
+  for await (const change of iterateUntil(plugin.watchPartitions({ connector }, { signal }), signal)) {
+    yield { snapshot: change.snapshot, added: change.added, removed: change.removed };
   }
+  if (!signal.aborted) throw new UnavailableError(`the plugin of connector "${connector.name}" ended WatchPartitions; watching again`);
 }
 
 export async function* sinkPartitions(

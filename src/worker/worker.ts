@@ -11,6 +11,7 @@ import type { OffsetStore } from '../coordinator/index.js';
 import { createGroupOffsetStore, createPartitionReader, createProducer, createTopicAdmin, type GroupOffsetStore, type PartitionReader, type ProducerClient, type TopicAdmin } from '../kafka/index.js';
 import type { PluginHost } from '../plugins/index.js';
 import { FailedPreconditionError } from '../errors.js';
+import { resolveConfigReferences } from './config-references.js';
 import { ConnectorRuntime, type ProducerFactory } from './connector-runtime.js';
 import { CreditPool } from './credits.js';
 import type { RecordProcessor } from './processing.js';
@@ -105,11 +106,15 @@ export class Worker {
 
   /** Starts a connector's runtime here (plugin, producer); its partitions are started separately. */
   async openConnector(name: string, config: Record<string, string>): Promise<ConnectorRuntime> {
+    // ${env:…} / ${file:…} are resolved here, on the worker that runs the connector, and only
+    // here (the leader keeps the references). Before the checks: nothing may await between them
+    // and registering the runtime.
+    const resolved = await resolveConfigReferences(config);
     if (!this.started || this.stopping) throw new FailedPreconditionError('worker is not running');
     if (this.runtimes.has(name)) throw new FailedPreconditionError(`connector "${name}" is already open on this worker`);
     const runtime = new ConnectorRuntime({
       name,
-      config,
+      config: resolved,
       host: this.input.plugins,
       kafka: { connection: { brokers: this.options.brokers, clientId: `tributary-${this.options.id}`, requestTimeoutMs: this.options.requestTimeoutMs }, producerClient: this.options.producerClient, createProducer: this.input.createProducer ?? createProducer, reader: this.reader, admin: this.admin, groupOffsets: this.groupOffsets },
       offsets: this.input.offsets,

@@ -62,7 +62,7 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
 export async function runAllPartitions(dp: DataPlane, name: string, config: Record<string, string>): Promise<ConnectorRuntime> {
   const runtime = await dp.worker.openConnector(name, config);
   const signal = AbortSignal.timeout(30_000);
-  const changes = runtime.kind === 'source' ? sourcePartitions(runtime.plugin.plugin, { name, config }, signal, quietLogger) : sinkPartitions(dp.worker.admin, runtime.settings, 60_000, signal, quietLogger);
+  const changes = runtime.kind === 'source' ? sourcePartitions(runtime.plugin.plugin, { name, config }, signal) : sinkPartitions(dp.worker.admin, runtime.settings, 60_000, signal, quietLogger);
   for await (const change of changes) {
     for (const p of change.added) await runtime.startPartition(p, 1n);
     break;

@@ -1230,7 +1230,8 @@ export const AdminService: GenService<{
     output: typeof ListConnectorsResponseSchema;
   },
   /**
-   * GET /connectors/{name}
+   * GET /connectors/{name}. Values of secret keys are masked (********); config references
+   * (${env:…}, ${file:…}) are returned as written.
    *
    * @generated from rpc tributary.admin.v1.AdminService.GetConnector
    */
@@ -1240,7 +1241,9 @@ export const AdminService: GenService<{
     output: typeof GetConnectorResponseSchema;
   },
   /**
-   * POST /connectors. ALREADY_EXISTS if the name is taken; INVALID_ARGUMENT names bad keys.
+   * POST /connectors. ALREADY_EXISTS if the name is taken; INVALID_ARGUMENT names bad keys
+   * (including config references that cannot be resolved); NOT_FOUND for an unknown plugin.
+   * The config is stored as sent: references are resolved by each worker that runs it.
    *
    * @generated from rpc tributary.admin.v1.AdminService.CreateConnector
    */
@@ -1250,7 +1253,8 @@ export const AdminService: GenService<{
     output: typeof CreateConnectorResponseSchema;
   },
   /**
-   * PUT /connectors/{name}/config: create or update.
+   * PUT /connectors/{name}/config: create or update. A secret sent back masked (********) keeps
+   * its stored value.
    *
    * @generated from rpc tributary.admin.v1.AdminService.PutConnectorConfig
    */
@@ -1310,7 +1314,9 @@ export const AdminService: GenService<{
     output: typeof StopConnectorResponseSchema;
   },
   /**
-   * POST /connectors/{name}/restart (?includeTasks, onlyFailed)
+   * POST /connectors/{name}/restart (?includeTasks, onlyFailed). Restarts the connector-level work
+   * (partition discovery) and, with include_tasks, the stream partitions; only_failed limits both
+   * to what is FAILED.
    *
    * @generated from rpc tributary.admin.v1.AdminService.RestartConnector
    */
@@ -1340,7 +1346,8 @@ export const AdminService: GenService<{
     output: typeof GetOffsetsResponseSchema;
   },
   /**
-   * PATCH /connectors/{name}/offsets: only while STOPPED.
+   * PATCH /connectors/{name}/offsets: only while STOPPED (FAILED_PRECONDITION otherwise).
+   * INVALID_ARGUMENT names malformed entries; a sink's Kafka group connect-<name> moves too.
    *
    * @generated from rpc tributary.admin.v1.AdminService.AlterOffsets
    */
@@ -1350,7 +1357,8 @@ export const AdminService: GenService<{
     output: typeof AlterOffsetsResponseSchema;
   },
   /**
-   * DELETE /connectors/{name}/offsets: only while STOPPED.
+   * DELETE /connectors/{name}/offsets: only while STOPPED. Removes every committed offset; a
+   * sink's group connect-<name> goes back to where consumer.auto.offset.reset starts.
    *
    * @generated from rpc tributary.admin.v1.AdminService.ResetOffsets
    */
@@ -1400,7 +1408,9 @@ export const AdminService: GenService<{
     output: typeof GetClusterResponseSchema;
   },
   /**
-   * GET /connectors/{name}/topics
+   * GET /connectors/{name}/topics. The topics the config names (a source's `topic`, a sink's
+   * `topics`) and those of a sink's discovered partitions (covers `topics.regex`). Tributary does
+   * not track the topics a source's records actually went to.
    *
    * @generated from rpc tributary.admin.v1.AdminService.GetConnectorTopics
    */
@@ -1410,7 +1420,8 @@ export const AdminService: GenService<{
     output: typeof GetConnectorTopicsResponseSchema;
   },
   /**
-   * PUT /connectors/{name}/topics/reset
+   * PUT /connectors/{name}/topics/reset. Kafka Connect compatibility: with no active-topic
+   * tracking there is nothing to reset; answers NOT_FOUND for an unknown connector, else nothing.
    *
    * @generated from rpc tributary.admin.v1.AdminService.ResetConnectorTopics
    */
@@ -1441,6 +1452,7 @@ export const AdminService: GenService<{
   },
   /**
    * Pushes status changes: the current status of each connector first, then every change.
+   * NOT_FOUND when the one connector named does not exist.
    *
    * @generated from rpc tributary.admin.v1.AdminService.WatchStatus
    */

@@ -1,0 +1,31 @@
+/**
+ * The connector keys Tributary reads itself (beside each plugin's own), as ConfigKeys, so
+ * ValidateConfig can show them next to the plugin's spec. The parsing rules live in
+ * src/worker/connector-settings.ts; a unit test checks this list covers every key it reads, and
+ * docs/configuration.md shows the same table.
+ */
+import { create } from '@bufbuild/protobuf';
+import { ConfigKeySchema, ConfigType, type ConfigKey } from '../gen/tributary/connector/v1/connector_pb.js';
+
+type KeyInit = Pick<ConfigKey, 'name' | 'type' | 'documentation'> & { defaultValue?: string; required?: boolean; allowedValues?: string[] };
+
+const keys: KeyInit[] = [
+  { name: 'name', type: ConfigType.STRING, documentation: 'The connector name (in a Kafka Connect JSON file it sits beside "config"): letters, digits, ".", "_", "-".' },
+  { name: 'connector.class', type: ConfigType.STRING, required: true, documentation: 'The plugin to run (tributary plugins list). "plugin" is accepted as an alias.' },
+  { name: 'plugin', type: ConfigType.STRING, documentation: 'Alias of connector.class.' },
+  { name: 'tasks.max', type: ConfigType.INT, defaultValue: '1', documentation: 'Accepted for Kafka Connect configs and ignored: Tributary runs one task per stream partition.' },
+  { name: 'topic', type: ConfigType.STRING, documentation: "A source's default target topic (records may name their own)." },
+  { name: 'topics', type: ConfigType.LIST, documentation: "A sink's input topics, comma separated. A sink needs exactly one of topics and topics.regex." },
+  { name: 'topics.regex', type: ConfigType.STRING, documentation: "A sink's input topics as a regular expression (matched against whole topic names)." },
+  { name: 'delivery.guarantee', type: ConfigType.STRING, defaultValue: 'at-least-once', allowedValues: ['at-least-once', 'at-most-once'], documentation: 'When offsets are committed: after Kafka acknowledged the records (at-least-once) or before they are produced (at-most-once).' },
+  { name: 'consumer.auto.offset.reset', type: ConfigType.STRING, defaultValue: 'earliest', allowedValues: ['earliest', 'latest'], documentation: 'Where a sink partition with no committed offset (and no connect-<name> group offset) starts.' },
+  { name: 'max.inflight.records', type: ConfigType.INT, defaultValue: '10000', documentation: 'Records in flight per stream partition: credits granted to a source, unflushed records of a sink.' },
+  { name: 'producer.override.compression.type', type: ConfigType.STRING, defaultValue: 'none', allowedValues: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], documentation: "Compression of a source's produced batches." },
+  { name: 'topic.creation.default.partitions', type: ConfigType.INT, documentation: "When set, a source creates its topic with this many partitions if it does not exist (Kafka Connect's KIP-158)." },
+  { name: 'topic.creation.default.replication.factor', type: ConfigType.INT, defaultValue: '-1', documentation: 'Replication factor of a topic created that way; -1 uses the broker default.' },
+];
+
+/** Tributary's own connector keys, grouped as "Tributary" in a ValidateConfig answer. */
+export function tributaryConnectorKeys(): ConfigKey[] {
+  return keys.map((k) => create(ConfigKeySchema, { ...k, group: 'Tributary' }));
+}
