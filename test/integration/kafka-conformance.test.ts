@@ -24,9 +24,11 @@ import {
   type TopicAdmin,
 } from '../../src/kafka/index.js';
 import { eventually } from '../support/eventually.js';
-import { describeGroupWithKafkaTool, kafkaBootstrap, kafkaConn, readUntil, uniqueName } from '../support/kafka.js';
+import { brokerRestartSkipReason, describeGroupWithKafkaTool, kafkaBootstrap, kafkaConn, readUntil, restartBroker, uniqueName } from '../support/kafka.js';
 
 const bootstrap = await kafkaBootstrap();
+/** Broker-restart cases restart only the local broker of deploy/local (never KAFKA_BOOTSTRAP's cluster). */
+const restartSkip = await brokerRestartSkipReason();
 const run = uniqueName('conf');
 const CLIENTS: ProducerClient[] = ['kafkajs', 'platformatic'];
 
@@ -43,6 +45,25 @@ function assertRejectsWith(err: unknown, type: new (...args: never[]) => Tributa
   assert.ok(err instanceof type, `expected ${type.name}, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
   for (const m of mentions) assert.match(err.message, new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `message should mention ${m}`);
   return true;
+}
+
+/**
+ * Sends `records`, retrying the same batch after a retriable error (backoff 100 ms doubling to
+ * 1 s, for up to `timeoutMs`), as a source task does. Returns the errors of the failed attempts.
+ */
+async function sendRetrying(producer: RecordProducer, records: ProducerRecord[], timeoutMs = 60_000): Promise<string[]> {
+  const errors: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await producer.send(records);
+      return errors;
+    } catch (err) {
+      if (!(err instanceof TributaryError) || !err.retriable || Date.now() > deadline) throw err;
+      errors.push(`${err.code}: ${err.message}`);
+      await delay(Math.min(1_000, 100 * 2 ** attempt));
+    }
+  }
 }
 
 describe('src/kafka against the broker', () => {
@@ -311,10 +332,91 @@ describe('src/kafka against the broker', () => {
           await assert.rejects(producer.send([{ topic: 'any', key: null, value: null }]), FailedPreconditionError);
           await producer.stop();
         });
+      });
 
-        // TODO(conformance): broker restart — idempotent retries across a broker restart (no
-        // duplicates, no gaps, order kept) and the reader across a broker restart (resumes at
-        // its offset). The lead adds these once a broker-restart helper exists.
+      describe('across a broker restart', () => {
+        it(
+          'an idempotent producer loses nothing and keeps order when the broker restarts mid-produce; retried batches are the only duplicates',
+          { timeout: 180_000, skip: restartSkip },
+          async (t) => {
+            const partitions = 3;
+            const topic = await newTopic(`${client}-restart`, partitions);
+            const producer = await startedProducer();
+            const perSend = 500;
+            const before = 20; // sends acknowledged before the restart begins
+            const after = 20; // sends made once the broker is ready again
+            const maxDuring = 400; // bound on the sends made while the restart is under way
+            const batch = (index: number): ProducerRecord[] =>
+              Array.from({ length: perSend }, (_, i) => {
+                const seq = index * perSend + i;
+                return { topic, partition: seq % partitions, key: null, value: Buffer.from(String(seq)) };
+              });
+
+            // Seqs 0, 1, 2, ... in sends of 500, each awaited; a send that fails with a retriable
+            // error is retried as the same batch until it succeeds (bounded), as a source task does.
+            const failedBatches = new Map<number, string[]>();
+            const send = async (index: number): Promise<void> => {
+              const errors = await sendRetrying(producer, batch(index));
+              if (errors.length > 0) failedBatches.set(index, errors);
+            };
+
+            let next = 0;
+            while (next < before) await send(next++);
+            let restarted = false;
+            const restart = restartBroker().finally(() => (restarted = true));
+            restart.catch(() => undefined);
+            // Back to back while the broker shuts down, is away and starts again.
+            const firstDuring = next;
+            while (!restarted && next - firstDuring < maxDuring) await send(next++);
+            const timings = await restart;
+            const sentDuring = next - firstDuring;
+            const last = next + after;
+            while (next < last) await send(next++);
+            const total = next * perSend;
+
+            const reader = await startedReader();
+            const offsets = await admin.partitionOffsets(topic);
+            const perPartition = await Promise.all(
+              offsets.map(({ partition, latest }) =>
+                readUntil(reader, { topic, partition }, 0n, {
+                  until: (rs) => latest === 0n || (rs.length > 0 && rs[rs.length - 1]!.offset + 1n >= latest),
+                  timeoutMs: 60_000,
+                }),
+              ),
+            );
+            const seen = new Set<number>();
+            const duplicated: number[] = [];
+            for (const [partition, records] of perPartition.entries()) {
+              let highest = -1;
+              for (const r of records) {
+                const seq = Number(text(r.value));
+                assert.equal(seq % partitions, partition, `seq ${seq} on partition ${partition}`);
+                if (seen.has(seq)) {
+                  // A repeat of a record written earlier: allowed only for a batch whose send
+                  // reported a failure and was retried (the failed attempt was written after all).
+                  duplicated.push(seq);
+                  assert.ok(
+                    failedBatches.has(Math.floor(seq / perSend)),
+                    `seq ${seq} was written twice although its batch ${Math.floor(seq / perSend)} never reported a failure`,
+                  );
+                  continue;
+                }
+                // First copies in send order: the next new seq of a partition is the next one sent to it.
+                assert.equal(seq, highest === -1 ? partition : highest + partitions, `partition ${partition}: seq ${seq} after ${highest} (gap or reorder)`);
+                highest = seq;
+                seen.add(seq);
+              }
+            }
+            assert.equal(seen.size, total, `every one of the ${total} seqs is in the topic`);
+            const retried = [...failedBatches.values()].reduce((n, errors) => n + errors.length, 0);
+            const summary =
+              `${client}: ${next} sends (${total} records), ${sentDuring} of them during the restart (stop ${timings.stopMs} ms, start ${timings.startMs} ms); ` +
+              `${failedBatches.size} batches failed ${retried} times and were retried; duplicates: ${duplicated.length} records` +
+              (duplicated.length > 0 ? ` (batches ${[...new Set(duplicated.map((s) => Math.floor(s / perSend)))].join(', ')})` : '');
+            t.diagnostic(summary);
+            for (const [index, errors] of failedBatches) t.diagnostic(`${client}: batch ${index} failed: ${errors.join(' | ')}`);
+          },
+        );
       });
     });
   }
@@ -406,6 +508,59 @@ describe('src/kafka against the broker', () => {
       const uncommitted = await startedReader({ isolationLevel: 'read_uncommitted' });
       const all = await readUntil(uncommitted, { topic, partition: 0 }, 0n, { until: (rs) => rs.some((r) => text(r.value) === 'p3') });
       assert.deepEqual(all.map((r) => text(r.value)), ['a1', 'c1', 'p1', 'a2', 'c2', 'p2', 'p3']);
+    });
+
+    it('a read loop in progress keeps going across a broker restart and delivers every record from before and after it, with no gap', { timeout: 120_000, skip: restartSkip }, async (t) => {
+      const topic = await newTopic('restart-read', 1);
+      const tp = { topic, partition: 0 };
+      const producer = createProducer(kafkaConn(bootstrap, `${run}-restart-read`), { client: 'platformatic' });
+      await producer.start();
+      const reader = await startedReader();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 100_000);
+      const records: FetchedRecord[] = [];
+      let fetchesAfterRestart = 0;
+      let restarted = false;
+      // One read() for the whole case: it must ride out the restart by itself.
+      const reading = (async () => {
+        for await (const batch of reader.read(tp, 0n, controller.signal)) {
+          for (const r of batch.records) records.push(r);
+          if (restarted) fetchesAfterRestart++;
+        }
+      })();
+      const produce = async (from: number, count: number): Promise<void> => {
+        for (let start = from; start < from + count; start += 500) {
+          // The producer meets the restart too (its connection is gone): retry what is retriable.
+          await sendRetrying(producer, Array.from({ length: 500 }, (_, i) => ({ topic, key: null, value: Buffer.from(String(start + i)) })));
+        }
+      };
+      let latest = 0n;
+      try {
+        await produce(0, 5_000);
+        await eventually(() => records.length >= 5_000, { timeoutMs: 20_000, message: 'the reader has the records from before the restart' });
+        const timings = await restartBroker();
+        restarted = true;
+        const resumedAt = Date.now();
+        await produce(5_000, 5_000);
+        latest = (await admin.partitionOffsets(topic))[0]!.latest;
+        await eventually(() => records.length > 0 && records[records.length - 1]!.offset + 1n >= latest, {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          message: 'the same read loop delivers the records from after the restart',
+        });
+        t.diagnostic(`broker away ${timings.totalMs} ms (stop ${timings.stopMs} ms, start ${timings.startMs} ms); the read loop had every record ${Date.now() - resumedAt} ms after the broker was ready`);
+      } finally {
+        clearTimeout(timer);
+        controller.abort();
+        await reading;
+        await producer.stop();
+      }
+      assert.ok(fetchesAfterRestart > 0, 'the read loop fetched after the restart');
+      // Every offset of the log exactly once, in order; and so every record sent.
+      assert.equal(BigInt(records.length), latest, `read ${records.length} records of a log of ${latest}`);
+      records.forEach((r, i) => assert.equal(r.offset, BigInt(i), `offset ${r.offset} at position ${i} (gap or repeat)`));
+      const values = new Set(records.map((r) => Number(text(r.value))));
+      for (let seq = 0; seq < 10_000; seq++) assert.ok(values.has(seq), `record ${seq} was read`);
     });
 
     it('fails with NotFoundError for a missing topic or partition', { timeout: 30_000 }, async () => {

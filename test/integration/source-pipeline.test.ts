@@ -59,64 +59,71 @@ describe('source pipeline on the real broker', () => {
     for (const o of reopened.values()) assert.equal(Buffer.from(o.offset).toString(), String(RECORDS - 1), 'a clean stop keeps the last record committed');
   });
 
-  test('a deliberately slow producer path keeps records in flight within the window and the worker pool', async () => {
-    const window = 500;
-    let maxInFlight = 0;
-    let maxPoolInUse = 0;
-    let sends = 0;
-    const plugins = new PluginHost({ logger: quietLogger });
-    const slow = await startDataPlane({
-      plugins,
-      maxInFlightRecords: 2_000,
-      createProducer: (conn, options) => {
-        const real = createProducer(conn, options);
-        const wrapped: RecordProducer = {
-          start: () => real.start(),
-          stop: () => real.stop(),
-          beginTransaction: () => real.beginTransaction(),
-          async send(records: ProducerRecord[]) {
-            sends++;
-            await new Promise((r) => setTimeout(r, 50));
-            await real.send(records);
-          },
-        };
-        return wrapped;
-      },
-    });
-    try {
-      const topic = uniqueName('slow');
-      const name = uniqueName('slow-seq');
-      const runtime = await runAllPartitions(slow, name, {
-        'connector.class': 'verifiable-source',
-        topic,
-        partitions: '8',
-        'max.records': '3000',
-        'max.inflight.records': String(window),
-        'topic.creation.default.partitions': '2',
+  // The memory bound must hold whichever client produces (kafka.producer.client).
+  for (const producerClient of ['kafkajs', 'platformatic'] as const) {
+    test(`a deliberately slow producer path keeps records in flight within the window and the worker pool (${producerClient})`, async () => {
+      const window = 500;
+      let maxInFlight = 0;
+      let maxPoolInUse = 0;
+      let sends = 0;
+      const plugins = new PluginHost({ logger: quietLogger });
+      let clientUsed: string | undefined;
+      const slow = await startDataPlane({
+        plugins,
+        producerClient,
+        maxInFlightRecords: 2_000,
+        createProducer: (conn, options) => {
+          clientUsed = options.client;
+          const real = createProducer(conn, options);
+          const wrapped: RecordProducer = {
+            start: () => real.start(),
+            stop: () => real.stop(),
+            beginTransaction: () => real.beginTransaction(),
+            async send(records: ProducerRecord[]) {
+              sends++;
+              await new Promise((r) => setTimeout(r, 50));
+              await real.send(records);
+            },
+          };
+          return wrapped;
+        },
       });
-      const sample = setInterval(() => {
-        for (const s of runtime.statuses()) maxInFlight = Math.max(maxInFlight, s.inFlight);
-        maxPoolInUse = Math.max(maxPoolInUse, slow.worker.credits.inUse);
-      }, 5);
       try {
-        await eventually(async () => [...(await slow.offsets.readAll(name)).values()].filter((o) => Buffer.from(o.offset).toString() === '2999').length === 8, {
-          timeoutMs: 120_000,
-          intervalMs: 100,
-          message: 'all records committed through the slow producer',
+        const topic = uniqueName('slow');
+        const name = uniqueName('slow-seq');
+        const runtime = await runAllPartitions(slow, name, {
+          'connector.class': 'verifiable-source',
+          topic,
+          partitions: '8',
+          'max.records': '3000',
+          'max.inflight.records': String(window),
+          'topic.creation.default.partitions': '2',
         });
+        const sample = setInterval(() => {
+          for (const s of runtime.statuses()) maxInFlight = Math.max(maxInFlight, s.inFlight);
+          maxPoolInUse = Math.max(maxPoolInUse, slow.worker.credits.inUse);
+        }, 5);
+        try {
+          await eventually(async () => [...(await slow.offsets.readAll(name)).values()].filter((o) => Buffer.from(o.offset).toString() === '2999').length === 8, {
+            timeoutMs: 120_000,
+            intervalMs: 100,
+            message: 'all records committed through the slow producer',
+          });
+        } finally {
+          clearInterval(sample);
+        }
+        assert.equal(clientUsed, producerClient, 'the worker produced with the client under test');
+        assert.ok(sends > 10, `the producer path was exercised (${sends} sends)`);
+        assert.ok(maxInFlight > 0, 'records were in flight');
+        assert.ok(maxInFlight <= window, `in flight per partition ${maxInFlight} exceeded the window ${window}`);
+        assert.ok(maxPoolInUse <= 2_000, `worker pool in use ${maxPoolInUse} exceeded its capacity`);
+        assert.ok(maxPoolInUse > window, 'the pool bounded several partitions at once');
+        console.log(`# slow producer (${producerClient}): max in flight per partition ${maxInFlight} (window ${window}), max worker credits in use ${maxPoolInUse} (pool 2000)`);
       } finally {
-        clearInterval(sample);
+        await slow.close();
       }
-      assert.ok(sends > 10, `the producer path was exercised (${sends} sends)`);
-      assert.ok(maxInFlight > 0, 'records were in flight');
-      assert.ok(maxInFlight <= window, `in flight per partition ${maxInFlight} exceeded the window ${window}`);
-      assert.ok(maxPoolInUse <= 2_000, `worker pool in use ${maxPoolInUse} exceeded its capacity`);
-      assert.ok(maxPoolInUse > window, 'the pool bounded several partitions at once');
-      console.log(`# slow producer: max in flight per partition ${maxInFlight} (window ${window}), max worker credits in use ${maxPoolInUse} (pool 2000)`);
-    } finally {
-      await slow.close();
-    }
-  });
+    });
+  }
 });
 
 describe('source pipeline through a child-process plugin', () => {

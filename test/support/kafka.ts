@@ -1,17 +1,17 @@
 /**
  * Helpers for tests against the real Kafka: the broker address, unique names, reading a
- * partition until a condition holds (with a deadline), and Kafka's own consumer-group tool as an
- * independent check of committed offsets.
+ * partition until a condition holds (with a deadline), Kafka's own consumer-group tool as an
+ * independent check of committed offsets, and restarting the local broker with its data kept.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FetchedRecord, KafkaConnectionConfig, PartitionReader, TopicPartition } from '../../src/kafka/index.js';
-import { services } from './services.js';
+import { localStateDir, services } from './services.js';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -114,4 +114,73 @@ export async function describeGroupWithKafkaTool(bootstrap: string, group: strin
       currentOffset: offset(cells[currentCol]),
       logEndOffset: offset(cells[endCol]),
     }));
+}
+
+/** How long the broker was away, as measured by deploy/local/restart-kafka.sh. */
+export interface BrokerRestart {
+  /** From the start of the script until the old process had exited (SIGTERM, controlled shutdown). */
+  stopMs: number;
+  /** From launching the broker again until it logged "Kafka Server started" and its port answered. */
+  startMs: number;
+  /** The whole script, including the `downMs` pause. */
+  totalMs: number;
+}
+
+/**
+ * Why the broker of this run cannot be restarted by the tests, or undefined if it can: only the
+ * broker that deploy/local/up.sh started (in `localStateDir()`) is restarted, never a cluster
+ * named by KAFKA_BOOTSTRAP; and TRIBUTARY_SKIP_BROKER_RESTART=1 turns restarts off, for when
+ * other runs share the local broker. Meant for `it(name, { skip: await brokerRestartSkipReason() }, ...)`.
+ */
+export async function brokerRestartSkipReason(): Promise<string | undefined> {
+  if (process.env.TRIBUTARY_SKIP_BROKER_RESTART === '1') {
+    return 'TRIBUTARY_SKIP_BROKER_RESTART=1: broker-restart cases are off (e.g. while other runs share this broker)';
+  }
+  const bootstrap = await kafkaBootstrap();
+  const stateDir = localStateDir();
+  const envFile = join(stateDir, 'env');
+  const local = existsSync(envFile) ? /^KAFKA_BOOTSTRAP=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1]?.trim() : undefined;
+  if (local === undefined) {
+    return `KAFKA_BOOTSTRAP=${bootstrap} is not a broker started by deploy/local/up.sh (no local Kafka in ${stateDir}); broker-restart cases run only against the local broker`;
+  }
+  if (local !== bootstrap) {
+    return `KAFKA_BOOTSTRAP=${bootstrap} points elsewhere than the local broker (${local}); broker-restart cases restart only the local broker`;
+  }
+  if (!existsSync(join(stateDir, 'kafka.pid'))) return `the local broker at ${local} has no pid file in ${stateDir}; was it started by deploy/local/up.sh?`;
+  return undefined;
+}
+
+/**
+ * Restarts the local broker with its data kept (deploy/local/restart-kafka.sh): SIGTERM (SIGKILL
+ * after 30 s), `downMs` of downtime, start with the same command line, resolve once it is ready
+ * again (about 4 s in all on the 2-core dev machine). Every client of this broker sees the
+ * restart, including other test processes using it at the same time. Rejects, without touching
+ * anything, when `brokerRestartSkipReason()` names a reason, and when the script fails (its
+ * output is in the error).
+ */
+export async function restartBroker(downMs = 0): Promise<BrokerRestart> {
+  const reason = await brokerRestartSkipReason();
+  if (reason) throw new Error(`cannot restart the broker: ${reason}`);
+  if (!Number.isFinite(downMs) || downMs < 0) throw new Error(`downMs must be >= 0, got ${downMs}`);
+  const script = join(repoRoot, 'deploy', 'local', 'restart-kafka.sh');
+  // Detached, with its output in a file rather than a pipe: if this process dies mid-restart, the
+  // script still brings the broker back (with a pipe it would die of SIGPIPE, leaving it down).
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-restart-'));
+  const outFile = join(dir, 'output.txt');
+  const out = openSync(outFile, 'w');
+  let output: string;
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      const child = spawn('bash', [script, downMs === 0 ? '0' : (downMs / 1000).toFixed(3)], { cwd: repoRoot, stdio: ['ignore', out, out], detached: true });
+      child.once('error', reject);
+      child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+    });
+    output = readFileSync(outFile, 'utf8');
+    if (code !== 0) throw new Error(`bash ${script} failed (${signal ?? `exit ${code}`}):\n${output}`);
+  } finally {
+    closeSync(out);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const figure = (name: string): number => Number(new RegExp(`^${name}=(\\d+)$`, 'm').exec(output)?.[1] ?? NaN);
+  return { stopMs: figure('RESTART_STOP_MS'), startMs: figure('RESTART_START_MS'), totalMs: figure('RESTART_TOTAL_MS') };
 }
