@@ -37,6 +37,11 @@ export interface CompiledProducerOptions {
   maxInFlight: number;
   /** Upper bound of the estimated bytes of one coalesced produce request (see send-queue.ts). */
   maxRequestBytes: number;
+  /**
+   * How long a produce request is retried, as the same request on the same producer, after a
+   * retriable failure (Java's delivery.timeout.ms); after that the send fails.
+   */
+  deliveryTimeoutMs: number;
 }
 
 export interface CompiledReaderOptions {
@@ -130,6 +135,7 @@ export function compileProducerOptions(options: ProducerOptions): CompiledProduc
     // Below the broker's default max.message.bytes (1 MiB) so coalescing sends never creates a
     // batch the broker rejects although each caller's batch alone would have fitted.
     maxRequestBytes: 768 * 1024,
+    deliveryTimeoutMs: 30_000,
   };
 }
 

@@ -4,14 +4,20 @@
  *
  * Invariants kept here:
  * - One produce request in flight per producer, in call order (SendQueue).
- * - After a failed request an idempotent producer takes a fresh producer id before it sends
- *   again. A failed request may have been written although the client saw an error; reusing its
- *   sequence numbers for new records would let the broker take them for a retry and drop them.
+ * - A request that fails with a retriable error (the broker restarting, a leader moving) is sent
+ *   again, as the same records on the same client, until the delivery timeout: the libraries
+ *   advance sequence numbers only on success, so the retry carries the same producer id and
+ *   sequence numbers, and a first attempt that was written before its response got lost is
+ *   deduplicated by the broker. No loss, no duplicate.
+ * - After a request finally failed, an idempotent producer takes a fresh producer id before it
+ *   sends again. The failed request may have been written; reusing its sequence numbers for
+ *   other records would let the broker take them for a retry and drop them.
  * - Once fenced (another producer took the same transactionalId), every call fails: a zombie
  *   must not re-initialise and fence the legitimate producer in turn.
  */
 import type { Logger } from 'pino';
-import { FailedPreconditionError, TributaryError } from '../errors.js';
+import { FailedPreconditionError, TributaryError, isRetriable } from '../errors.js';
+import { backoffDelay } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
 import { ProducerFencedError } from './errors.js';
 import type { CompiledProducerOptions } from './config.js';
@@ -93,13 +99,29 @@ export class QueuedProducer implements RecordProducer {
 
   readonly #dispatch = async (records: ProducerRecord[]): Promise<void> => {
     await this.#beforeRequest();
-    try {
-      await this.#driver.send(records);
-    } catch (err) {
-      this.#afterFailure(err);
-      throw err;
+    const deadline = Date.now() + this.#opts.deliveryTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#driver.send(records);
+        return;
+      } catch (err) {
+        const delay = backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 });
+        if (this.#retrySameRequest(err) && Date.now() + delay < deadline) {
+          this.#logger?.debug({ attempt, err: (err as Error).message }, 'produce request failed; sending the same request again');
+          // A ref'd timer: a send being retried is pending work that must keep the process alive.
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        this.#afterFailure(err);
+        throw err;
+      }
     }
   };
+
+  /** Whether a failed request may be sent again unchanged (see the invariants above). */
+  #retrySameRequest(err: unknown): boolean {
+    return this.#opts.idempotent && this.#state === 'running' && isRetriable(err) && !(err instanceof ProducerFencedError);
+  }
 
   async beginTransaction(): Promise<ProducerTransaction> {
     this.#checkUsable();

@@ -28,8 +28,10 @@ export interface RecordProcessor {
   fromKafka(batch: FetchedBatch, context: SinkContext): Array<MessageInitShape<typeof RecordSchema>>;
 }
 
+/** A Buffer over the same bytes; in-process plugins often hand Buffers already (no new view then). */
 function bufferOf(bytes: Uint8Array | undefined): Buffer | null {
-  return bytes === undefined ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes === undefined) return null;
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Moves key, value, headers and timestamp unchanged. */
