@@ -21,7 +21,7 @@
  * Losing leadership resigns the campaign (revokes its lease), so a deposed leader whose key
  * survived, e.g. after a keepalive hiccup, does not block the next election.
  */
-import { Campaign, Lease, type Etcd3, type ILeaseKeepAliveResponse, type Namespace, type Watcher } from 'etcd3';
+import { Campaign, Lease, type Etcd3, type IKeyValue, type ILeaseKeepAliveResponse, type Namespace, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Leadership, StateWrite, WorkerInfo } from '../backend.js';
 import { FailedPreconditionError, InternalError, UnavailableError, describeError } from '../../errors.js';
@@ -30,6 +30,7 @@ import { decodeWorker, encodeWorker } from './codec.js';
 import { fromEtcdError } from './errors.js';
 import type { ClusterKeys } from './keys.js';
 import { pause, within } from './timing.js';
+import { watchPrefix } from './prefix-watch.js';
 import { expandPrefixDeletes, planWrites, type KeyOp } from './state.js';
 
 export interface ElectionContext {
@@ -222,15 +223,17 @@ export class EtcdElection {
    * reports the one with the smallest create revision — the rule the campaigns themselves follow.
    */
   watchLeader(listener: (leader: WorkerInfo | undefined) => void): () => void {
-    const closing = new AbortController();
     const prefix = this.ctx.keys.leaderPrefix;
     const unset = Symbol('unset');
     let last: string | undefined | typeof unset = unset;
-    const emit = (candidates: Map<string, { created: bigint; value: string }>) => {
+    const emit = (candidates: ReadonlyMap<string, IKeyValue>, closing: AbortSignal) => {
       let oldest: { created: bigint; value: string } | undefined;
-      for (const c of candidates.values()) if (!oldest || c.created < oldest.created) oldest = c;
+      for (const kv of candidates.values()) {
+        const created = BigInt(kv.create_revision);
+        if (!oldest || created < oldest.created) oldest = { created, value: kv.value.toString() };
+      }
       const raw = oldest?.value;
-      if (closing.signal.aborted || raw === last) return;
+      if (closing.aborted || raw === last) return;
       last = raw;
       let leader: WorkerInfo | undefined;
       try {
@@ -240,46 +243,7 @@ export class EtcdElection {
       }
       listener(leader);
     };
-    const run = async () => {
-      const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
-      while (!closing.signal.aborted) {
-        let watcher: Watcher | undefined;
-        try {
-          const res = await this.ctx.client.getAll().prefix(prefix).exec();
-          const candidates = new Map(res.kvs.map((kv) => [kv.key.toString(), { created: BigInt(kv.create_revision), value: kv.value.toString() }]));
-          emit(candidates);
-          watcher = await this.ctx.client.watch().prefix(prefix).startRevision((BigInt(res.header.revision) + 1n).toString()).create();
-          backoff.reset();
-          const w = watcher;
-          let onClose: (() => void) | undefined;
-          await new Promise<void>((resolve, reject) => {
-            w.on('data', (data) => {
-              for (const event of data.events) {
-                const key = event.kv.key.toString();
-                if (event.type === 'Delete') candidates.delete(key);
-                else candidates.set(key, { created: BigInt(event.kv.create_revision), value: event.kv.value.toString() });
-              }
-              emit(candidates);
-            });
-            w.on('error', reject);
-            onClose = resolve;
-            closing.signal.addEventListener('abort', onClose, { once: true });
-          }).finally(() => closing.signal.removeEventListener('abort', onClose!));
-        } catch (err) {
-          if (closing.signal.aborted) break;
-          const delay = backoff.next();
-          this.ctx.log.warn({ err: describeError(fromEtcdError(err, this.ctx.endpoints, 'watching the leader')).message, retryInMs: delay }, 'leader watch failed; restarting it');
-          await pause(delay, closing.signal);
-        } finally {
-          if (watcher) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
-        }
-      }
-    };
-    const done = run().catch((err: unknown) => this.ctx.log.error({ err: describeError(err).message }, 'leader watch ended'));
-    const close = async () => {
-      closing.abort();
-      await done;
-    };
+    const close = watchPrefix(this.ctx, prefix, { label: 'leader', operation: 'watching the leader', onChange: emit });
     this.observers.add(close);
     return () => {
       this.observers.delete(close);

@@ -5,14 +5,15 @@
  * the process lives (etcd unreachable for longer than 2×TTL), the worker registers again with a
  * new lease as soon as etcd answers.
  */
-import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import type { WorkerInfo } from '../backend.js';
 import { FailedPreconditionError, describeError } from '../../errors.js';
 import { Backoff } from '../../util/backoff.js';
 import { decodeWorker, encodeWorker } from './codec.js';
-import { pause, within } from './timing.js';
+import { pause } from './timing.js';
 import { fromEtcdError } from './errors.js';
+import { watchPrefix } from './prefix-watch.js';
 import type { ClusterKeys } from './keys.js';
 
 export interface MembershipContext {
@@ -119,55 +120,15 @@ export class EtcdMembership {
    * watch response). A failed watch is re-established after a backoff, starting from a fresh read.
    */
   watchMembers(listener: (members: WorkerInfo[]) => void): () => void {
-    const closing = new AbortController();
-    const prefix = this.ctx.keys.workersPrefix;
     let lastJson: string | undefined;
-    const emit = (kvs: Map<string, IKeyValue>) => {
+    const emit = (kvs: ReadonlyMap<string, IKeyValue>, closing: AbortSignal) => {
       const members = this.decodeAll(kvs.values());
       const json = JSON.stringify(members);
-      if (closing.signal.aborted || json === lastJson) return;
+      if (closing.aborted || json === lastJson) return;
       lastJson = json;
       listener(members);
     };
-    const run = async () => {
-      const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
-      while (!closing.signal.aborted) {
-        let watcher: Watcher | undefined;
-        try {
-          const res = await this.ctx.client.getAll().prefix(prefix).exec();
-          const kvs = new Map(res.kvs.map((kv) => [kv.key.toString(), kv]));
-          emit(kvs);
-          watcher = await this.ctx.client.watch().prefix(prefix).startRevision((BigInt(res.header.revision) + 1n).toString()).create();
-          backoff.reset();
-          const w = watcher;
-          let onClose: (() => void) | undefined;
-          await new Promise<void>((resolve, reject) => {
-            w.on('data', (data) => {
-              for (const event of data.events) {
-                if (event.type === 'Delete') kvs.delete(event.kv.key.toString());
-                else kvs.set(event.kv.key.toString(), event.kv);
-              }
-              emit(kvs);
-            });
-            w.on('error', reject);
-            onClose = resolve;
-            closing.signal.addEventListener('abort', onClose, { once: true });
-          }).finally(() => closing.signal.removeEventListener('abort', onClose!));
-        } catch (err) {
-          if (closing.signal.aborted) break;
-          const delay = backoff.next();
-          this.ctx.log.warn({ err: describeError(fromEtcdError(err, this.ctx.endpoints, 'watching cluster members')).message, retryInMs: delay }, 'member watch failed; restarting it');
-          await pause(delay, closing.signal);
-        } finally {
-          if (watcher) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
-        }
-      }
-    };
-    const done = run().catch((err: unknown) => this.ctx.log.error({ err: describeError(err).message }, 'member watch ended'));
-    const close = async () => {
-      closing.abort();
-      await done;
-    };
+    const close = watchPrefix(this.ctx, this.ctx.keys.workersPrefix, { label: 'member', operation: 'watching cluster members', onChange: emit });
     this.watches.add(close);
     return () => {
       this.watches.delete(close);

@@ -4,48 +4,32 @@
  * consumer-group side effects. createTopics is idempotent and returns only once every partition
  * has a leader, so a producer may write right away.
  */
-import { Admin } from '@platformatic/kafka';
+import type { Admin } from '@platformatic/kafka';
 import type { Logger } from 'pino';
-import { FailedPreconditionError, UnavailableError } from '../../errors.js';
+import { UnavailableError } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { sleep } from '../../util/iterate.js';
 import type { CompiledConnection } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
 import type { TopicAdmin, TopicDescription, TopicPartition, TopicSpec } from '../types.js';
-import { baseOptions } from './options.js';
+import { ManagedAdmin } from './admin-client.js';
 
 export class PlatformaticTopicAdmin implements TopicAdmin {
   readonly #conn: CompiledConnection;
-  readonly #logger: Logger | undefined;
-  #admin: Admin | undefined;
-  #starting: Promise<void> | undefined;
-  #stopped = false;
+  readonly #client: ManagedAdmin;
 
   constructor(conn: CompiledConnection, logger?: Logger) {
     this.#conn = conn;
-    this.#logger = logger;
+    // Errors: 'topic admin was stopped; create a new one', 'start topic admin', …
+    this.#client = new ManagedAdmin(conn, logger, 'topic admin');
   }
 
   start(): Promise<void> {
-    if (this.#stopped) return Promise.reject(new FailedPreconditionError('topic admin was stopped; create a new one'));
-    this.#starting ??= (async () => {
-      const admin = new Admin(baseOptions(this.#conn));
-      try {
-        await admin.metadata({ topics: [] });
-      } catch (err) {
-        await admin.close().catch(() => undefined);
-        throw this.#error(err, 'start topic admin');
-      }
-      this.#admin = admin;
-    })().catch((err: unknown) => {
-      this.#starting = undefined;
-      throw err;
-    });
-    return this.#starting;
+    return this.#client.start();
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
-    const admin = this.#client();
+    const admin = this.#client.admin;
     await Promise.all(
       topics.map(async (spec) => {
         try {
@@ -65,7 +49,7 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
   }
 
   async deleteTopics(names: string[]): Promise<void> {
-    const admin = this.#client();
+    const admin = this.#client.admin;
     // One request per topic: a missing topic fails only its own request, and is not an error.
     await Promise.all(
       names.map(async (name) => {
@@ -81,7 +65,7 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
 
   async listTopics(): Promise<string[]> {
     try {
-      return await this.#client().listTopics();
+      return await this.#client.admin.listTopics();
     } catch (err) {
       throw this.#error(err, 'list topics');
     }
@@ -108,7 +92,7 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
 
   async deleteRecordsBefore(tp: TopicPartition, offset: bigint): Promise<bigint> {
     try {
-      const deleted = await this.#client().deleteRecords({ topics: [{ name: tp.topic, partitions: [{ partition: tp.partition, offset }] }] });
+      const deleted = await this.#client.admin.deleteRecords({ topics: [{ name: tp.topic, partitions: [{ partition: tp.partition, offset }] }] });
       const low = deleted.find((t) => t.name === tp.topic)?.partitions.find((p) => p.partition === tp.partition)?.lowWatermark;
       if (low === undefined) throw new UnavailableError(`delete records of ${tp.topic}-${tp.partition}: no answer for the partition; retry`);
       return low;
@@ -117,25 +101,14 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     }
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#starting?.catch(() => undefined);
-    const admin = this.#admin;
-    this.#admin = undefined;
-    await admin?.close().catch((err: unknown) => this.#logger?.debug({ err }, 'closing the Kafka admin failed'));
-  }
-
-  #client(): Admin {
-    if (!this.#admin) {
-      throw new FailedPreconditionError(this.#stopped ? 'topic admin was stopped' : 'topic admin not started; call start() first');
-    }
-    return this.#admin;
+  stop(): Promise<void> {
+    return this.#client.stop();
   }
 
   async #metadata(topics: string[]): ReturnType<Admin['metadata']> {
     try {
       // A copy: the library sorts the array it is given.
-      return await this.#client().metadata({ topics: [...topics], forceUpdate: true });
+      return await this.#client.admin.metadata({ topics: [...topics], forceUpdate: true });
     } catch (err) {
       throw this.#error(err, 'describe topics', topics);
     }
@@ -143,7 +116,7 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
 
   async #listOffsets(topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
     try {
-      const listed = await this.#client().listOffsets({
+      const listed = await this.#client.admin.listOffsets({
         topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
       });
       return new Map(listed.flatMap((t) => t.partitions.map((p) => [p.partitionIndex, p.offset] as const)));

@@ -4,42 +4,25 @@
  * has members, so Kafka's tools show its lag like any group's. Not kafkajs's admin.setOffsets:
  * that joins the group with a consumer and took seconds per call (measured); this takes ~10 ms.
  */
-import { Admin } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { FailedPreconditionError, InvalidArgumentError } from '../../errors.js';
 import type { CompiledConnection } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
 import type { GroupOffsetStore, TopicPartitionOffset } from '../types.js';
-import { baseOptions } from './options.js';
+import { ManagedAdmin } from './admin-client.js';
 
 export class PlatformaticGroupOffsetStore implements GroupOffsetStore {
   readonly #conn: CompiledConnection;
-  readonly #logger: Logger | undefined;
-  #admin: Admin | undefined;
-  #starting: Promise<void> | undefined;
-  #stopped = false;
+  readonly #client: ManagedAdmin;
 
   constructor(conn: CompiledConnection, logger?: Logger) {
     this.#conn = conn;
-    this.#logger = logger;
+    // Errors: 'group offset store was stopped; create a new one', 'start group offset store', …
+    this.#client = new ManagedAdmin(conn, logger, 'group offset store');
   }
 
   start(): Promise<void> {
-    if (this.#stopped) return Promise.reject(new FailedPreconditionError('group offset store was stopped; create a new one'));
-    this.#starting ??= (async () => {
-      const admin = new Admin(baseOptions(this.#conn));
-      try {
-        await admin.metadata({ topics: [] });
-      } catch (err) {
-        await admin.close().catch(() => undefined);
-        throw fromPlatformaticError(err, { operation: 'start group offset store', brokers: this.#conn.brokers });
-      }
-      this.#admin = admin;
-    })().catch((err: unknown) => {
-      this.#starting = undefined;
-      throw err;
-    });
-    return this.#starting;
+    return this.#client.start();
   }
 
   /** Commits `offsets` (next offset to read) for `groupId`; fails if the group has active members. */
@@ -53,7 +36,7 @@ export class PlatformaticGroupOffsetStore implements GroupOffsetStore {
       list.push({ partition: o.partition, offset: o.offset });
     }
     try {
-      await this.#client().alterConsumerGroupOffsets({
+      await this.#client.admin.alterConsumerGroupOffsets({
         groupId,
         topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
       });
@@ -72,7 +55,7 @@ export class PlatformaticGroupOffsetStore implements GroupOffsetStore {
     if (topics.length === 0) return [];
     const wanted = new Set(topics);
     try {
-      const groups = await this.#client().listConsumerGroupOffsets({ groups: [groupId] });
+      const groups = await this.#client.admin.listConsumerGroupOffsets({ groups: [groupId] });
       const out: TopicPartitionOffset[] = [];
       for (const group of groups) {
         for (const topic of group.topics) {
@@ -89,18 +72,7 @@ export class PlatformaticGroupOffsetStore implements GroupOffsetStore {
     }
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#starting?.catch(() => undefined);
-    const admin = this.#admin;
-    this.#admin = undefined;
-    await admin?.close().catch((err: unknown) => this.#logger?.debug({ err }, 'closing the Kafka admin failed'));
-  }
-
-  #client(): Admin {
-    if (!this.#admin) {
-      throw new FailedPreconditionError(this.#stopped ? 'group offset store was stopped' : 'group offset store not started; call start() first');
-    }
-    return this.#admin;
+  stop(): Promise<void> {
+    return this.#client.stop();
   }
 }
