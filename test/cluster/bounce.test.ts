@@ -99,7 +99,7 @@ test('bounce: clean and hard restarts of every worker, the leader included; noth
   }, { timeoutMs: 60_000, message: 'the sink caught up with nothing missing' });
   const { records } = await readVerifiableSinkFile(sinkFile);
   const sink = countSeqs(records.map((r) => ({ value: Buffer.from(JSON.stringify({ partition: r.source, seq: r.seq })) })));
-  for (const [p, c] of sink) assert.ok(c.max <= (kafka.get(p)?.max ?? -1), `partition ${p}: the sink is not ahead of the source`);
+  for (const [p, c] of sink) assert.ok(c.max <= (kafka.get(p)?.max ?? -1) && c.max <= final.get(p)!, `partition ${p}: the sink (max ${c.max}) is not ahead of the source (max ${kafka.get(p)?.max} in Kafka, ${final.get(p)} committed)`);
   const kafkaDuplicates = [...kafka.values()].reduce((n, c) => n + c.duplicates, 0);
   console.log(`# bounce: ${expected} records over ${PARTITIONS} partitions, ${hardRounds} hard kills; duplicates in Kafka ${kafkaDuplicates} (only from hard kills), sink lines ${records.length}`);
 });

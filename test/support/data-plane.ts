@@ -74,29 +74,46 @@ export function kafkaClient(brokers: string[]): Kafka {
   return new Kafka({ clientId: 'tributary-test-checker', brokers, logLevel: logLevel.NOTHING });
 }
 
-/** Everything in `topic`, read by an independent kafkajs consumer, per Kafka partition in order. */
+/**
+ * Everything in `topic`, read by an independent kafkajs consumer, per Kafka partition in order:
+ * at least `expected` records, and every partition up to its high watermark as it was when the
+ * read began (so duplicates cannot make it stop short of the tail).
+ */
 export async function readTopic(brokers: string[], topic: string, expected: number, timeoutMs = 60_000): Promise<Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null; timestamp: number }>>> {
   const kafka = kafkaClient(brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const highs = new Map<number, bigint>();
+  try {
+    for (const p of await admin.fetchTopicOffsets(topic)) highs.set(p.partition, BigInt(p.high));
+  } finally {
+    await admin.disconnect();
+  }
   const consumer = kafka.consumer({ groupId: `checker-${topic}-${Date.now()}`, maxBytes: 16 * 1024 * 1024 });
   const out = new Map<number, Array<{ offset: bigint; key: string | null; value: Buffer | null; timestamp: number }>>();
   let count = 0;
+  const reachedHighs = () => [...highs].every(([p, high]) => high === 0n || (out.get(p)?.at(-1)?.offset ?? -1n) + 1n >= high);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`read ${count} of ${expected} records of ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      const check = () => {
+        if (count >= expected && reachedHighs()) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
       void consumer.run({
         eachBatch: async ({ batch }) => {
           const list = out.get(batch.partition) ?? [];
           for (const m of batch.messages) list.push({ offset: BigInt(m.offset), key: m.key?.toString() ?? null, value: m.value, timestamp: Number(m.timestamp) });
           out.set(batch.partition, list);
           count += batch.messages.length;
-          if (count >= expected) {
-            clearTimeout(timer);
-            resolve();
-          }
+          check();
         },
       });
+      check();
     });
   } finally {
     await consumer.disconnect();
