@@ -325,10 +325,8 @@ export class ClusterMember {
   }
 
   private async applyTargetState(runtime: ConnectorRuntime, ref: Running, target: TargetStateProto): Promise<void> {
-    const task = runtime.task(ref.partition);
-    if (!task) return;
-    if (target === TargetStateProto.PAUSED && task.status().state === TaskState.RUNNING) await task.stop('pause');
-    else if (target === TargetStateProto.RUNNING && task.status().state === TaskState.PAUSED) await task.resume();
+    if (target === TargetStateProto.PAUSED) await runtime.pausePartition(ref.partition);
+    else if (target === TargetStateProto.RUNNING) await runtime.resumePartition(ref.partition);
   }
 
   /** The connector's runtime here, opened with `config` (reopened when the config changed and nothing runs). */

@@ -185,8 +185,29 @@ export class ConnectorRuntime {
   async stopPartition(id: string, reason: StopReason = 'revoke'): Promise<Uint8Array | undefined> {
     const task = this.tasks.get(id);
     if (!task) return undefined;
-    const offset = await task.stop(reason);
+    const offset = await this.stopTask(task, reason);
     if (reason !== 'pause') this.tasks.delete(id);
+    return offset;
+  }
+
+  /**
+   * Stops a task; if its plugin did not drain in time, the plugin is hung: its child process is
+   * killed (the host starts a fresh one) so the hang cannot hold anything else, and the
+   * partition stays FAILED with the stage that hung. An in-process plugin cannot be killed; its
+   * stream is abandoned.
+   */
+  private async stopTask(task: Task, reason: StopReason): Promise<Uint8Array | undefined> {
+    const offset = await task.stop(reason);
+    const status = task.status();
+    const pid = (this.instance as { pid?: number } | undefined)?.pid;
+    if (status.state === TaskState.FAILED && /stage: (drain|flush)/.test(status.error?.message ?? '') && pid !== undefined) {
+      this.log.warn({ partition: task.partition, pid, err: status.error?.message }, 'plugin hung while stopping; killing its process');
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
     return offset;
   }
 
@@ -201,7 +222,18 @@ export class ConnectorRuntime {
   }
 
   async pause(): Promise<void> {
-    await Promise.all([...this.tasks.values()].map((t) => t.stop('pause')));
+    await Promise.all([...this.tasks.values()].map((t) => this.stopTask(t, 'pause')));
+  }
+
+  /** Pauses one partition (it stays assigned here) or resumes it from its committed offset. */
+  async pausePartition(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (task?.status().state === TaskState.RUNNING) await this.stopTask(task, 'pause');
+  }
+
+  async resumePartition(id: string): Promise<void> {
+    const task = this.tasks.get(id);
+    if (task?.status().state === TaskState.PAUSED) await task.resume();
   }
 
   async resume(): Promise<void> {
@@ -224,7 +256,7 @@ export class ConnectorRuntime {
   async stop(reason: StopReason = 'stop'): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.allSettled([...this.tasks.values()].map((t) => t.stop(reason)));
+    await Promise.allSettled([...this.tasks.values()].map((t) => this.stopTask(t, reason)));
     await this.flushOffsets();
     await this.closeResources();
   }

@@ -4,6 +4,7 @@
  * keeps delivering and committing records meanwhile. The worker never goes down.
  */
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { PluginHost } from '../../src/plugins/index.js';
 import { DeadlineExceededError } from '../../src/errors.js';
@@ -20,6 +21,7 @@ before(async () => {
   plugins.register({ name: 'hang-read', source: { type: 'in-process', create: hangingReadPlugin } });
   plugins.register({ name: 'hang-describe', source: { type: 'in-process', create: hangingDescribePlugin } });
   plugins.register({ name: 'over-credit', source: { type: 'in-process', create: overCreditPlugin } });
+  plugins.register({ name: 'hang-read-child', source: { type: 'command', command: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('../fixtures/plugins/hostile-main.ts', import.meta.url)), 'hang-read'] } });
   dp = await startDataPlane({ plugins, drainTimeoutMs: 1_000 });
   await runAllPartitions(dp, healthy, { 'connector.class': 'verifiable-source', topic: uniqueName('healthy'), partitions: '2', 'records.per.second': '500', 'topic.creation.default.partitions': '1' });
 });
@@ -48,6 +50,30 @@ test('a plugin that hangs in Read: others keep moving; its stop is cut off at th
   assert.ok(Date.now() - started < 5_000, 'the stop is bounded by the drain timeout');
   assert.equal(task.status().state, TaskState.FAILED);
   assert.match(task.status().error!.message, /stage: drain/);
+  await healthyKeepsMoving();
+  await dp.worker.closeConnector(name);
+});
+
+test('a child-process plugin that hangs while stopping is killed; its partition FAILS naming the stage; the host starts a fresh process', async () => {
+  const name = uniqueName('hang-child');
+  const runtime = await runAllPartitions(dp, name, { 'connector.class': 'hang-read-child', topic: uniqueName('hang'), partitions: '1', 'topic.creation.default.partitions': '1' });
+  const instance = runtime.plugin as { pid?: number };
+  const pid = instance.pid!;
+  assert.ok(pid, 'the plugin runs as a child process');
+  const [partition] = runtime.partitions();
+  const task = runtime.task(partition!)!;
+  await runtime.stopPartition(partition!, 'revoke');
+  assert.equal(task.status().state, TaskState.FAILED);
+  assert.match(task.status().error!.message, /stage: drain/);
+  await eventually(() => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, { timeoutMs: 10_000, message: `the hung plugin process ${pid} was killed` });
+  await eventually(() => instance.pid !== undefined && instance.pid !== pid, { timeoutMs: 15_000, message: 'the host started a fresh plugin process' });
   await healthyKeepsMoving();
   await dp.worker.closeConnector(name);
 });
