@@ -10,7 +10,8 @@ import type { StreamPartition } from '../gen/tributary/connector/v1/connector_pb
 import { ConnectorKind } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { OffsetStore } from '../coordinator/index.js';
 import type { GroupOffsetStore, KafkaConnectionConfig, PartitionReader, ProducerClient, ProducerOptions, RecordProducer, TopicAdmin } from '../kafka/index.js';
-import { validateConfig, type PluginHost, type PluginInstance } from '../plugins/index.js';
+import { validateConfig, type HostedPluginInstance, type PluginInstance } from '../plugins/index.js';
+import type { PluginInstances, PluginLease } from './plugin-instances.js';
 import { FailedPreconditionError, InvalidArgumentError, describeError, type ConfigProblem } from '../errors.js';
 import { parseConnectorSettings, type ConnectorSettings } from './connector-settings.js';
 import type { CreditPool } from './credits.js';
@@ -36,7 +37,8 @@ export interface WorkerKafka {
 export interface ConnectorRuntimeOptions {
   name: string;
   config: Record<string, string>;
-  host: PluginHost;
+  /** Where the connector's plugin instance comes from (shared with the leader's discovery). */
+  plugins: PluginInstances;
   kafka: WorkerKafka;
   offsets: OffsetStore;
   credits: CreditPool;
@@ -80,7 +82,8 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 
 export class ConnectorRuntime {
   readonly name: string;
-  private instance: PluginInstance | undefined;
+  private instance: HostedPluginInstance | undefined;
+  private lease: PluginLease | undefined;
   private producer: RecordProducer | undefined;
   private mirror: GroupOffsetMirror | undefined;
   private settingsValue: ConnectorSettings | undefined;
@@ -114,10 +117,11 @@ export class ConnectorRuntime {
 
   /** Starts the plugin and checks the config; throws InvalidArgumentError naming bad keys. */
   async start(): Promise<void> {
-    const { host, name, config, kafka, logger } = this.options;
+    const { plugins, name, config, kafka, logger } = this.options;
     const pluginName = config['connector.class'] || config['plugin'];
     if (!pluginName) throw new InvalidArgumentError(`invalid config for connector "${name}"`, [{ key: 'connector.class', message: 'is required: the name of the plugin to run' }]);
-    this.instance = await host.start(pluginName, { logger: this.log });
+    this.lease = await plugins.acquire(name, pluginName);
+    this.instance = this.lease.instance;
     try {
       this.settingsValue = await validateConnectorConfig(this.instance, name, config, this.options.pluginCallTimeoutMs ?? 30_000);
       if (this.kind === 'source') {
@@ -199,7 +203,7 @@ export class ConnectorRuntime {
   private async stopTask(task: Task, reason: StopReason): Promise<Uint8Array | undefined> {
     const offset = await task.stop(reason);
     const status = task.status();
-    const pid = (this.instance as { pid?: number } | undefined)?.pid;
+    const pid = this.instance?.pid;
     if (status.state === TaskState.FAILED && /stage: (drain|flush)/.test(status.error?.message ?? '') && pid !== undefined) {
       this.log.warn({ partition: task.partition, pid, err: status.error?.message }, 'plugin hung while stopping; killing its process');
       try {
@@ -264,6 +268,6 @@ export class ConnectorRuntime {
   private async closeResources(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.producer?.stop().catch((err: unknown) => this.log.warn({ err: describeError(err).message }, 'producer stop failed'));
-    await this.instance?.close().catch((err: unknown) => this.log.warn({ err: describeError(err).message }, 'plugin close failed'));
+    await this.lease?.release().catch((err: unknown) => this.log.warn({ err: describeError(err).message }, 'plugin close failed'));
   }
 }

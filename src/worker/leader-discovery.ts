@@ -34,25 +34,25 @@ export async function* discoverPartitions(
     }
     return;
   }
-  const instance = await worker.plugins.start(pluginName, { logger });
+  const lease = await worker.instances.acquire(connector.name, pluginName);
   try {
-    for await (const change of sourcePartitions(instance.plugin, { name: connector.name, config }, signal)) {
+    for await (const change of sourcePartitions(lease.instance.plugin, { name: connector.name, config }, signal)) {
       yield { snapshot: change.snapshot, added: change.added.map(toPartitionRecord), removed: change.removed };
     }
   } finally {
-    await instance.close();
+    await lease.release();
   }
 }
 
-/** The plugins' once-per-connector hooks, called through a short-lived plugin instance. */
-export function pluginLifecycle(worker: Worker, timeoutMs: number, logger: Logger): ConnectorLifecycle {
+/** The plugins' once-per-connector hooks, called through the connector's shared plugin instance. */
+export function pluginLifecycle(worker: Worker, timeoutMs: number): ConnectorLifecycle {
   const call = async (record: ConnectorRecord, hook: (plugin: PluginInstance['plugin'], config: Record<string, string>) => Promise<unknown>) => {
     const config = await resolveConfigReferences(record.config);
-    const instance = await worker.plugins.start(config['connector.class'] || config['plugin'] || '', { logger });
+    const lease = await worker.instances.acquire(record.name, config['connector.class'] || config['plugin'] || '');
     try {
-      await hook(instance.plugin, config);
+      await hook(lease.instance.plugin, config);
     } finally {
-      await instance.close();
+      await lease.release();
     }
   };
   return {

@@ -152,7 +152,7 @@ export class WorkerNode {
           snapshot,
           discover: (connector: ConnectorRecord, signal: AbortSignal): AsyncIterable<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }> =>
             discoverPartitions(this.worker, connector, signal, this.options.topicDiscoveryIntervalMs ?? 5_000, this.log),
-          lifecycle: pluginLifecycle(this.worker, 30_000, this.log),
+          lifecycle: pluginLifecycle(this.worker, 30_000),
           sessionTimeoutMs: this.sessionTimeoutMs,
           heartbeatIntervalMs: this.heartbeatIntervalMs,
           flushIntervalMs: this.options.offsetFlushIntervalMs ?? 1_000,

@@ -13,6 +13,7 @@ import type { PluginHost } from '../plugins/index.js';
 import { FailedPreconditionError } from '../errors.js';
 import { resolveConfigReferences } from './config-references.js';
 import { ConnectorRuntime, type ProducerFactory } from './connector-runtime.js';
+import { PluginInstances } from './plugin-instances.js';
 import { CreditPool } from './credits.js';
 import type { RecordProcessor } from './processing.js';
 import type { StopReason } from './task.js';
@@ -75,6 +76,8 @@ export class Worker {
   readonly admin: TopicAdmin;
   readonly groupOffsets: GroupOffsetStore;
   private readonly runtimes = new Map<string, ConnectorRuntime>();
+  /** One plugin process per connector on this worker, shared by its runtime and the leader's work. */
+  readonly instances: PluginInstances;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -82,6 +85,7 @@ export class Worker {
     this.options = compileWorkerOptions(input);
     this.log = (input.logger ?? pino({ level: 'silent' })).child({ workerId: this.options.id });
     this.credits = new CreditPool(this.options.maxInFlightRecords);
+    this.instances = new PluginInstances(input.plugins, this.log);
     const connection = { brokers: this.options.brokers, clientId: `tributary-${this.options.id}`, requestTimeoutMs: this.options.requestTimeoutMs };
     this.reader = createPartitionReader(connection);
     this.admin = createTopicAdmin(connection);
@@ -115,7 +119,7 @@ export class Worker {
     const runtime = new ConnectorRuntime({
       name,
       config: resolved,
-      host: this.input.plugins,
+      plugins: this.instances,
       kafka: { connection: { brokers: this.options.brokers, clientId: `tributary-${this.options.id}`, requestTimeoutMs: this.options.requestTimeoutMs }, producerClient: this.options.producerClient, createProducer: this.input.createProducer ?? createProducer, reader: this.reader, admin: this.admin, groupOffsets: this.groupOffsets },
       offsets: this.input.offsets,
       credits: this.credits,

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { PluginHost } from '../../src/plugins/index.js';
+import { verifiableSourcePlugin } from '../../src/connectors/verifiable-source/index.js';
+import { PluginInstances } from '../../src/worker/plugin-instances.js';
+
+test('one plugin instance per connector: leases share it, the last release closes it', async () => {
+  const logger = pino({ level: 'silent' });
+  const host = new PluginHost({ logger });
+  let created = 0;
+  host.register({ name: 'seq', source: { type: 'in-process', create: () => (created++, verifiableSourcePlugin) } });
+  const pool = new PluginInstances(host, logger);
+  const [a, b] = await Promise.all([pool.acquire('orders', 'seq'), pool.acquire('orders', 'seq')]);
+  assert.equal(a.instance, b.instance, 'the runtime and the discovery share one instance');
+  const other = await pool.acquire('payments', 'seq');
+  assert.notEqual(other.instance, a.instance, 'another connector gets its own');
+  assert.equal(created, 2);
+  await a.release();
+  await a.release();
+  const c = await pool.acquire('orders', 'seq');
+  assert.equal(c.instance, b.instance, 'still open while a lease is held (a double release counts once)');
+  await b.release();
+  await c.release();
+  const d = await pool.acquire('orders', 'seq');
+  assert.notEqual(d.instance, b.instance, 'the last release closed it; the next acquire starts a new one');
+  assert.equal(created, 3);
+  await Promise.all([d.release(), other.release()]);
+  await host.stop();
+});
