@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AdminService } from '../gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type Client, type ServiceImplementation } from '../grpc/index.js';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { sleep } from '../util/iterate.js';
 import type { WorkerNode } from '../worker/index.js';
 import { LeaderAdmin } from './leader-admin.js';
 import { watchStatus } from './watch-status.js';
@@ -16,7 +17,14 @@ type Methods = (typeof AdminService)['method'];
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** A forwarded call that failed this way never reached a leader, so sending it again is safe. */
+function notDelivered(message: string): boolean {
+  return /no leader is reachable|was just elected leader|ECONNREFUSED|No connection established/.test(message);
+}
+
 export interface AdminServiceOptions {
+  /** How long a call waits for a new leader during a handover before failing with UNAVAILABLE. */
+  handoverWaitMs?: number;
   cluster: string;
   /** The process's root logger, whose level SetLogLevel changes. */
   logger: Logger;
@@ -40,12 +48,24 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
     return forwardClient.client;
   }
 
-  /** Runs `here` on the leader, or forwards the same request to it. */
+  /**
+   * Runs `here` on the leader, or forwards the same request to it. During a leader handover
+   * (no leader yet, or the old one's port refuses) the request certainly did not reach a
+   * leader, so it waits for the next one (bounded) instead of failing at once.
+   */
   function route<Req, Res>(method: keyof Methods, here: (req: Req) => Promise<Res> | Res) {
     return async (req: Req): Promise<Res> => {
-      if (node.leader) return here(req);
-      const call = leaderClient()[method] as unknown as (r: Req, o: { timeoutMs: number }) => Promise<Res>;
-      return call(req, { timeoutMs: options.forwardTimeoutMs ?? 30_000 });
+      const deadline = Date.now() + (options.handoverWaitMs ?? 6_000);
+      for (;;) {
+        if (node.leader) return here(req);
+        try {
+          const call = leaderClient()[method] as unknown as (r: Req, o: { timeoutMs: number }) => Promise<Res>;
+          return await call(req, { timeoutMs: options.forwardTimeoutMs ?? 30_000 });
+        } catch (err) {
+          if (!(err instanceof UnavailableError) || !notDelivered(err.message) || Date.now() >= deadline) throw err;
+          await sleep(200);
+        }
+      }
     };
   }
 
