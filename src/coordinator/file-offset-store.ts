@@ -60,17 +60,6 @@ export class FileOffsetStore implements OffsetStore {
     this.dirty = true;
   }
 
-  async overwrite(connector: string, offsets: Map<string, Uint8Array | undefined>): Promise<void> {
-    let map = this.offsets.get(connector);
-    if (!map) this.offsets.set(connector, (map = new Map()));
-    for (const [partition, offset] of offsets) {
-      if (offset === undefined) map.delete(partition);
-      else map.set(partition, { offset, epoch: map.get(partition)?.epoch ?? 0n });
-    }
-    this.dirty = true;
-    await this.flush();
-  }
-
   flush(): Promise<void> {
     // Flushes are serialised so an older snapshot never overwrites a newer one.
     this.writing = this.writing.catch(() => {}).then(() => this.writeIfDirty());

@@ -350,11 +350,6 @@ export class Leader {
     });
   }
 
-  /** Resolves once every rebalance requested so far has run. */
-  settled(): Promise<void> {
-    return this.rebalanceChain;
-  }
-
   private async rebalance(): Promise<void> {
     const workers = [...new Set([...this.sessions.keys(), ...this.lastSeen.keys()])].map((id) => {
       const session = this.sessions.get(id);

@@ -21,8 +21,6 @@ export interface OffsetStore {
   readAll(connector: string): Promise<Map<string, CommittedOffset>>;
   /** Records a committed offset; durable after the next `flush`. */
   commit(connector: string, partition: string, offset: Uint8Array, epoch?: bigint): void;
-  /** Replaces (or with `undefined`, removes) offsets of a connector; admin alter/reset. */
-  overwrite(connector: string, offsets: Map<string, Uint8Array | undefined>): Promise<void>;
   /** Writes pending commits. */
   flush(): Promise<void>;
   stop(): Promise<void>;

@@ -82,10 +82,6 @@ export class AssignedOffsetStore implements OffsetStore {
     this.dirty.add(k);
   }
 
-  async overwrite(): Promise<void> {
-    throw new Error('offsets are altered through the leader in a cluster');
-  }
-
   async flush(): Promise<void> {
     this.flushListener?.();
   }

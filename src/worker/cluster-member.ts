@@ -119,10 +119,6 @@ export class ClusterMember {
     return this.leader;
   }
 
-  get isFenced(): boolean {
-    return this.fenced;
-  }
-
   start(): void {
     this.unwatch = this.options.backend.watchLeader((leader) => this.onLeader(leader));
     const heartbeat = setInterval(() => this.outbound?.push({ kind: { case: 'heartbeat', value: {} } }), this.heartbeatIntervalMs);

@@ -89,10 +89,6 @@ export class WorkerNode {
     return this.member;
   }
 
-  get backend(): CoordinatorBackend {
-    return this.options.backend;
-  }
-
   async start(): Promise<void> {
     const { backend } = this.options;
     addService(this.server, CoordinatorService, {

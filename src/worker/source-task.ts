@@ -95,12 +95,6 @@ export class SourceTask extends PartitionTask {
     return s ? s.received - s.acked : 0;
   }
 
-  /** Credits granted to the plugin and not yet returned by a Kafka acknowledgement. */
-  get creditsOutstanding(): number {
-    const s = this.session;
-    return s ? s.granted - s.acked : 0;
-  }
-
   protected interrupt(kill: boolean): void {
     if (kill) this.session?.abort.abort();
     this.session?.changed.notify();

@@ -166,9 +166,6 @@ class TimedOffsetStore implements OffsetStore {
   readAll(connector: string): Promise<Map<string, CommittedOffset>> {
     return this.#inner.readAll(connector);
   }
-  overwrite(connector: string, offsets: Map<string, Uint8Array | undefined>): Promise<void> {
-    return this.#inner.overwrite(connector, offsets);
-  }
   flush(): Promise<void> {
     return this.#inner.flush();
   }

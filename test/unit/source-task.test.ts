@@ -79,7 +79,6 @@ class MemoryOffsets implements OffsetStore {
   commit(c: string, p: string, offset: Uint8Array, epoch = 0n) {
     this.committed.set(`${c}/${p}`, { offset, epoch });
   }
-  async overwrite() {}
   offset(): string | undefined {
     const o = this.committed.get('c/p0');
     return o && Buffer.from(o.offset).toString();
