@@ -85,8 +85,13 @@ class MemoryOffsets implements OffsetStore {
   }
 }
 
-function makeTask(source: ScriptedSource, producer: RecordProducer, offsets: MemoryOffsets, opts: { window?: number; pool?: number; drainTimeoutMs?: number } = {}) {
-  const config = { 'connector.class': 'x', topic: 't', 'max.inflight.records': String(opts.window ?? 100) };
+function makeTask(
+  source: ScriptedSource,
+  producer: RecordProducer,
+  offsets: MemoryOffsets,
+  opts: { window?: number; pool?: number; drainTimeoutMs?: number; config?: Record<string, string> } = {},
+) {
+  const config = { 'connector.class': 'x', topic: 't', 'max.inflight.records': String(opts.window ?? 100), ...opts.config };
   const credits = new CreditPool(opts.pool ?? 1000);
   const task = new SourceTask({
     connector: { name: 'c', config },
@@ -178,19 +183,7 @@ test('at-most-once commits the offset before producing', async () => {
   const source = new ScriptedSource();
   const producer = new ManualProducer();
   const offsets = new MemoryOffsets();
-  const config = { 'connector.class': 'x', topic: 't', 'delivery.guarantee': 'at-most-once' };
-  const task = new SourceTask({
-    connector: { name: 'c', config },
-    partition: create(StreamPartitionSchema, { id: 'p0' }),
-    settings: parseConnectorSettings('c', config, 'source'),
-    epoch: 1n,
-    plugin: source.plugin(),
-    producer,
-    offsets,
-    credits: new CreditPool(100),
-    processor: passThroughProcessor,
-    logger: pino({ level: 'silent' }),
-  });
+  const { task } = makeTask(source, producer, offsets, { config: { 'delivery.guarantee': 'at-most-once' } });
   await task.start();
   await eventually(() => source.credits > 0);
   source.send(3);
