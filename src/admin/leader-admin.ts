@@ -93,7 +93,7 @@ export class LeaderAdmin {
     try {
       const description = await this.validated(name, config);
       if (this.leader.connector(name)) throw taken();
-      const record: ConnectorRecord = { name, config: sortedKeys(config), targetState: target };
+      const record: ConnectorRecord = { name, config, targetState: target };
       await this.leader.putConnector(record);
       return { info: connectorInfo(record, description) };
     } finally {
@@ -106,7 +106,7 @@ export class LeaderAdmin {
     const full = this.unmask(name, config, await this.describeOrUndefined(config));
     const description = await this.validated(name, full);
     const existing = this.leader.connector(name);
-    const record: ConnectorRecord = { name, config: sortedKeys(full), targetState: existing?.targetState ?? 'RUNNING' };
+    const record: ConnectorRecord = { name, config: full, targetState: existing?.targetState ?? 'RUNNING' };
     const { created } = await this.leader.putConnector(record);
     return { created, info: connectorInfo(record, description) };
   }
@@ -259,14 +259,6 @@ export class LeaderAdmin {
     this.record(name);
     return {};
   }
-}
-
-/**
- * The same config whatever order its keys came in: the leader compares stored configs as JSON,
- * so an update that only reorders keys (a proto map, an edited file) would restart partitions.
- */
-function sortedKeys(config: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function printable(bytes: Uint8Array): string {
