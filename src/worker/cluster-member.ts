@@ -12,6 +12,7 @@
  * connections, the clock is paused; a newly elected leader gives every worker a full session
  * timeout, and the worker counts from the moment it learned of it.
  */
+import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
@@ -76,9 +77,28 @@ const key = (connector: string, partition: string) => `${connector}\u0000${parti
  * the leader (a deposed leader's writes are fenced in etcd). A timeout proves nothing: the
  * leader may be alive behind a network cut, so the self-fencing clock keeps running.
  */
-function leaderCannotAct(err: unknown, message: string): boolean {
+async function leaderCannotAct(err: unknown, message: string, address: string): Promise<boolean> {
   if (err instanceof FailedPreconditionError && /is not the leader/.test(message)) return true;
-  return /ECONNREFUSED/.test(message);
+  if (/ECONNREFUSED/.test(message)) return true;
+  // grpc-js reports a dropped connection without saying whether the peer is gone, and its
+  // reconnect backoff may hold the next attempt back for a second or more: ask the port directly.
+  return connectionRefused(address, 500);
+}
+
+/** True when a TCP connect to `host:port` is refused (nothing listens); false if it connects or times out. */
+function connectionRefused(address: string, timeoutMs: number): Promise<boolean> {
+  const colon = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
+    const done = (refused: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(refused);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(false));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
 }
 
 export class ClusterMember {
@@ -178,7 +198,7 @@ export class ClusterMember {
         backoff.reset();
       } catch (err) {
         const message = describeError(err).message;
-        if (this.leader?.id === leader.id && leaderCannotAct(err, message)) {
+        if (this.leader?.id === leader.id && (await leaderCannotAct(err, message, leader.address))) {
           // The leader we followed can no longer hand our partitions out; its successor will give
           // us a full session timeout from its election, so keep running until then.
           this.deadline = undefined;
