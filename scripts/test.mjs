@@ -9,7 +9,10 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['unit', 'integration', 'cluster'];
+// conformance: the plugin conformance suite (TypeScript, Python and Go plugins; no services).
+// browser: the web console in Chromium against a three-worker cluster (needs the built UI, made first).
+const all = ['unit', 'conformance', 'integration', 'browser', 'cluster'];
+const withoutServices = new Set(['unit', 'conformance']);
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const s of suites) if (!all.includes(s)) throw new Error(`unknown suite "${s}"; use one of ${all.join(', ')}`);
 
@@ -27,7 +30,7 @@ function run(cmd, args, env = process.env) {
   return result.status ?? 1;
 }
 
-const needsServices = suites.some((s) => s !== 'unit' && testFiles(s).length > 0);
+const needsServices = suites.some((s) => !withoutServices.has(s) && testFiles(s).length > 0);
 let startedServices = false;
 const env = { ...process.env };
 if (needsServices && !(env.KAFKA_BOOTSTRAP && env.ETCD_ENDPOINTS)) {
@@ -51,11 +54,15 @@ try {
   for (const suite of suites) {
     const files = testFiles(suite);
     if (files.length === 0) continue;
-    console.log(`\n=== ${suite} tests (${files.length} files)${suite === 'unit' ? '' : ` against Kafka ${env.KAFKA_BOOTSTRAP} and etcd ${env.ETCD_ENDPOINTS}`} ===`);
+    console.log(`\n=== ${suite} tests (${files.length} files)${withoutServices.has(suite) ? '' : ` against Kafka ${env.KAFKA_BOOTSTRAP} and etcd ${env.ETCD_ENDPOINTS}`} ===`);
     // Integration and cluster files share one broker on a 2-core machine: run them one at a time.
     const concurrency = suite === 'unit' ? '2' : '1';
+    if (suite === 'browser' && run('npm', ['run', '--silent', 'build:ui']) !== 0) {
+      status = 1;
+      continue;
+    }
     const tap = join(tapDir, `${suite}.tap`);
-    const code = run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], env);
+    const code = run(process.execPath, ['--conditions=tributary-source', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], env);
     if (code !== 0) status = code;
     const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
     for (const key of Object.keys(totals)) totals[key] += Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);

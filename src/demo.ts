@@ -8,7 +8,7 @@
  * counts: every sequence number the source committed must be in Kafka and in the sink's file.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { AdminService, PartitionState } from './gen/tributary/admin/v1/admin_pb.js';
 import { createClient } from './grpc/index.js';
 import { readVerifiableSinkFile } from './connectors/verifiable-sink/index.js';
+import { DEFAULT_SESSION_TIMEOUT_MS } from './worker/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'src', 'cli.ts');
@@ -61,9 +62,17 @@ async function main(): Promise<void> {
   };
   process.on('exit', cleanup);
   try {
+    // The web console is served from the built front end (dist/ui): build it once if missing.
+    if (!existsSync(join(root, 'dist', 'ui', 'index.html'))) {
+      log('building the web console (npm run build:ui)…');
+      if (spawnSync('npm', ['run', '--silent', 'build:ui'], { cwd: root, stdio: 'inherit' }).status !== 0) throw new Error('npm run build:ui failed; see its output above');
+    }
+    const consoles: string[] = [];
     for (const id of ['worker-1', 'worker-2', 'worker-3']) {
       const address = `127.0.0.1:${await freePort()}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', cli, 'worker', '--id', id, '--cluster', cluster, '--etcd', etcd, '--kafka', kafka, '--listen', address], {
+      const http = `127.0.0.1:${await freePort()}`;
+      consoles.push(`http://${http}/ui/`);
+      const child = spawn(process.execPath, ['--import', 'tsx', cli, 'worker', '--id', id, '--cluster', cluster, '--etcd', etcd, '--kafka', kafka, '--listen', address, '--rest-listen', http], {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
       });
@@ -71,6 +80,7 @@ async function main(): Promise<void> {
       workers.push({ id, address, child, exited: new Promise((r) => child.once('exit', (code) => r(code))) });
     }
     log(`cluster "${cluster}": 3 workers on ${workers.map((w) => w.address).join(', ')}`);
+    log(`web console: ${consoles[0]} (every worker serves it: ${consoles.slice(1).join(', ')}; read-only; DEMO_SECONDS=${RUN_SECONDS} sets how long the demo runs)`);
     const admin = createClient(AdminService, workers[0]!.address);
     await waitFor(async () => (await admin.getCluster({}, { timeoutMs: 1_000 })).leaderId !== '', 30_000, 'a leader');
     const info = await admin.getCluster({});
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
         const leaderId = (await createClient(AdminService, survivor.address).getCluster({})).leaderId;
         killed = workers.find((w) => w.id !== leaderId)!;
         killed.child.kill('SIGKILL');
-        log(`SIGKILL ${killed.id}: its partitions move to the others after the session timeout (3 s), from their committed offsets`);
+        log(`SIGKILL ${killed.id}: its partitions move to the others after the session timeout (${DEFAULT_SESSION_TIMEOUT_MS / 1000} s), from their committed offsets`);
       }
     }
 

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'CANCELLED'
   | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'INTERNAL';
 
 export interface ErrorOptions {
@@ -51,6 +53,20 @@ export class InvalidArgumentError extends TributaryError {
   }
 }
 
+/** The caller presented no credentials, or ones that do not verify (docs/security.md). */
+export class UnauthenticatedError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('UNAUTHENTICATED', message, { ...options, retriable: false });
+  }
+}
+
+/** The caller is known but lacks the role the call needs; the message names the role. */
+export class PermissionDeniedError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('PERMISSION_DENIED', message, { ...options, retriable: false });
+  }
+}
+
 export class NotFoundError extends TributaryError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('NOT_FOUND', message, { ...options, retriable: false });
@@ -72,6 +88,18 @@ export class FailedPreconditionError extends TributaryError {
 export class UnavailableError extends TributaryError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('UNAVAILABLE', message, { retriable: true, ...options });
+  }
+}
+
+/**
+ * A plugin's child process died (or is down and did not come back in time) under a call: the
+ * call's failure says nothing about the call itself. Retriable: the host starts a fresh
+ * process, and a partition hit only by that is restarted on it without counting as its own
+ * failure (docs/configuration.md, "Automatic partition restarts").
+ */
+export class PluginProcessDownError extends UnavailableError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retriable: true });
   }
 }
 

@@ -5,7 +5,9 @@
 #   env                      KAFKA_BOOTSTRAP=... / ETCD_ENDPOINTS=... of the running services
 #   lock                     flock(1) lock serialising up.sh / down.sh
 #   etcd.pid  etcd.log  etcd/data/
-#   kafka.pid kafka.log  kafka/{server.properties,log4j2.xml,data/}
+#   kafka.pid kafka.log  kafka/{server.properties,log4j2.xml,data/,security/}
+#   postgres.pid postgres.log  postgres/data/   (postgres/ owned by the `postgres` user when
+#                            run as root; see pg_dir below for a state dir it cannot reach)
 # Kafka's jars are cached outside the state dir, in $TRIBUTARY_CACHE/kafka-<version>/lib.
 
 LOCAL_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +30,13 @@ KAFKA_PORT="${TRIBUTARY_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${TRIBUTARY_KAFKA_CONTROLLER_PORT:-19093}"
 ETCD_PORT="${TRIBUTARY_ETCD_PORT:-12379}"
 ETCD_PEER_PORT="${TRIBUTARY_ETCD_PEER_PORT:-12380}"
+# The broker's secured listeners (docs/security-kafka.md), next to PLAINTEXT; by default the
+# ports right after the controller's, so each TRIBUTARY_KAFKA_PORT block stays apart.
+KAFKA_SSL_PORT="${TRIBUTARY_KAFKA_SSL_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_SASL_SSL_PORT="${TRIBUTARY_KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 3))}"
+KAFKA_SASL_PLAINTEXT_PORT="${TRIBUTARY_KAFKA_SASL_PLAINTEXT_PORT:-$((KAFKA_PORT + 4))}"
+
+PG_PORT="${TRIBUTARY_PG_PORT:-15432}"
 
 KAFKA_ADDR="$LOOPBACK:$KAFKA_PORT"
 ETCD_URL="http://$LOOPBACK:$ETCD_PORT"
@@ -40,11 +49,60 @@ KAFKA_DIR="$STATE_DIR/kafka"
 KAFKA_PID_FILE="$STATE_DIR/kafka.pid"
 KAFKA_LOG="$STATE_DIR/kafka.log"
 KAFKA_DATA="$KAFKA_DIR/data"
+# CA, broker and client certificates and the SASL test user, made by up.sh at each broker start.
+KAFKA_SECURITY_DIR="$KAFKA_DIR/security"
+
+PG_PID_FILE="$STATE_DIR/postgres.pid"
+PG_URL_LOCAL="postgres://postgres@$LOOPBACK:$PG_PORT/postgres"
+
+# pg_bin_dir: the directory of PostgreSQL's server binaries (initdb, pg_ctl, postgres), newest
+# major version first; empty when none is installed.
+pg_bin_dir() {
+  local dir
+  dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+  if [[ -n $dir && -x $dir/initdb ]]; then
+    echo "$dir"
+  elif command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+    dirname "$(command -v initdb)"
+  fi
+}
+
+# Run as root, the server runs as the `postgres` user (initdb and postgres refuse root); as
+# anyone else it runs as that user.
+pg_as() {
+  if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_dir: where PostgreSQL's files live. Normally $STATE_DIR/postgres. When run as root with a
+# state dir the `postgres` user cannot reach (the default one under /root is mode 700), a
+# directory in /var/tmp named after the state dir instead, so the server can read its files.
+# The state dir may not exist yet (up.sh creates it with mode 755): test its nearest ancestor.
+pg_dir() {
+  local probe=$STATE_DIR
+  while [[ ! -e $probe && $probe == */* ]]; do probe=${probe%/*}; done
+  if ((EUID != 0)) || runuser -u postgres -- test -x "${probe:-/}" 2>/dev/null; then
+    echo "$STATE_DIR/postgres"
+  else
+    echo "/var/tmp/tributary-postgres-$(printf '%s' "$STATE_DIR" | sha256sum | cut -c1-12)"
+  fi
+}
+
+PG_DIR="$(pg_dir)"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log" # written by the server, so it lives in its (postgres-owned) dir
 
 # Substring of /proc/<pid>/cmdline that identifies our process (guards against PID reuse and
 # against another state dir's processes).
 ETCD_CMD_MATCH="--data-dir $ETCD_DATA"
 KAFKA_CMD_MATCH="kafka.Kafka $KAFKA_DIR/server.properties"
+PG_CMD_MATCH="-D $PG_DATA"
+
+# pg_ready: the local server accepts connections.
+pg_ready() {
+  local bin
+  bin="$(pg_bin_dir)"
+  [[ -n $bin ]] && "$bin/pg_isready" -q -h "$LOOPBACK" -p "$PG_PORT" -t 2 >/dev/null 2>&1
+}
 
 log() { printf '[local] %s\n' "$*"; }
 warn() { printf '[local] %s\n' "$*" >&2; }
@@ -93,10 +151,11 @@ http_get() {
 
 etcd_healthy() { http_get "$ETCD_URL/health" 2>/dev/null | grep -q '"health": *"true"'; }
 
-# stop_pid NAME PID DEADLINE_S: SIGTERM, wait up to DEADLINE_S, then SIGKILL.
+# stop_pid NAME PID DEADLINE_S [SIGNAL]: SIGNAL (default TERM), wait up to DEADLINE_S, then
+# SIGKILL. (PostgreSQL takes INT: its "fast" shutdown; TERM waits for every client to leave.)
 stop_pid() {
-  local name=$1 pid=$2 deadline=$3 waited=0
-  kill -TERM "$pid" 2>/dev/null || return 0
+  local name=$1 pid=$2 deadline=$3 signal=${4:-TERM} waited=0
+  kill "-$signal" "$pid" 2>/dev/null || return 0
   while kill -0 "$pid" 2>/dev/null; do
     if ((waited >= deadline * 10)); then
       warn "$name (pid $pid) still running after ${deadline}s; sending SIGKILL"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Start a real single-node Apache Kafka (KRaft) and etcd on loopback for dev, demos and tests.
+# Start a real single-node Apache Kafka (KRaft), etcd and PostgreSQL on loopback for dev, demos and tests.
 #
 #   bash deploy/local/up.sh          (or: npm run local:up)
 #
 # Idempotent: a service whose process is alive and whose port answers is left alone. A service
 # that is not running is started from empty data. If KAFKA_BOOTSTRAP and/or ETCD_ENDPOINTS are
-# set, that service is not started: the script only checks that it is reachable.
+# set (or PG_URL), that service is not started: the script only checks that it is reachable.
 # See docs/local-services.md.
 set -euo pipefail
 
@@ -157,6 +157,56 @@ start_etcd() {
 # ---------------------------------------------------------------------------------------------
 # Kafka
 
+# A CA, a broker certificate for 127.0.0.1/localhost (PKCS12 keystore for the broker), a client
+# certificate in PEM and PKCS12, a PKCS12 truststore of the CA, and a random SASL password, for
+# the secured listeners (docs/security-kafka.md). openssl only, about a second; made anew at
+# each broker start (a restart by restart-kafka.sh keeps them).
+write_kafka_security() {
+  local d=$KAFKA_SECURITY_DIR
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$d"
+  chmod 700 "$d"
+  KAFKA_SASL_USER=tributary
+  KAFKA_SASL_PASSWORD="$(openssl rand -hex 16)"
+  KAFKA_STORE_PASSWORD="$(openssl rand -hex 16)"
+  local ossl_log="$STATE_DIR/openssl.log"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 825 \
+      -subj "/CN=Tributary local test CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+      openssl req -newkey rsa:2048 -nodes -keyout "$d/broker.key" -out "$d/broker.csr" -subj "/CN=localhost" &&
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/broker.ext" &&
+      openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/broker.crt" -days 825 -extfile "$d/broker.ext" &&
+      openssl pkcs12 -export -in "$d/broker.crt" -inkey "$d/broker.key" -certfile "$d/ca.crt" \
+        -name broker -out "$d/broker.p12" -passout "pass:$KAFKA_STORE_PASSWORD" &&
+      openssl req -newkey rsa:2048 -nodes -keyout "$d/client.key" -out "$d/client.csr" -subj "/CN=tributary-client" &&
+      printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext" &&
+      openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/client.crt" -days 825 -extfile "$d/client.ext" &&
+      openssl pkcs12 -export -in "$d/client.crt" -inkey "$d/client.key" -certfile "$d/ca.crt" \
+        -name client -out "$d/client.p12" -passout "pass:$KAFKA_STORE_PASSWORD" &&
+      openssl pkcs12 -export -nokeys -in "$d/ca.crt" -name ca -out "$d/truststore.p12" \
+        -passout "pass:$KAFKA_STORE_PASSWORD"
+  } >"$ossl_log" 2>&1 || {
+    tail -n 20 "$ossl_log" >&2
+    die "generating the local Kafka certificates failed (log: $ossl_log)"
+  }
+  rm -f "$d"/*.csr "$d"/*.ext "$d/ca.srl"
+  chmod 600 "$d"/*
+  # Copied into the env file; read by tests and by anyone trying the listeners by hand.
+  # Local test secrets only: the state dir is the user's own.
+  cat >"$d/security.env" <<EOF
+TRIBUTARY_KAFKA_SSL_BOOTSTRAP=$LOOPBACK:$KAFKA_SSL_PORT
+TRIBUTARY_KAFKA_SASL_SSL_BOOTSTRAP=$LOOPBACK:$KAFKA_SASL_SSL_PORT
+TRIBUTARY_KAFKA_SASL_PLAINTEXT_BOOTSTRAP=$LOOPBACK:$KAFKA_SASL_PLAINTEXT_PORT
+TRIBUTARY_KAFKA_SECURITY_DIR=$d
+TRIBUTARY_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+TRIBUTARY_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
+TRIBUTARY_KAFKA_STORE_PASSWORD=$KAFKA_STORE_PASSWORD
+EOF
+}
+
 write_kafka_config() {
   mkdir -p "$KAFKA_DATA"
   cat >"$KAFKA_DIR/server.properties" <<EOF
@@ -164,12 +214,34 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$LOOPBACK:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$LOOPBACK:$KAFKA_PORT,CONTROLLER://$LOOPBACK:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$LOOPBACK:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://$LOOPBACK:$KAFKA_PORT,CONTROLLER://$LOOPBACK:$KAFKA_CONTROLLER_PORT,SSL://$LOOPBACK:$KAFKA_SSL_PORT,SASL_SSL://$LOOPBACK:$KAFKA_SASL_SSL_PORT,SASL_PLAINTEXT://$LOOPBACK:$KAFKA_SASL_PLAINTEXT_PORT
+advertised.listeners=PLAINTEXT://$LOOPBACK:$KAFKA_PORT,SSL://$LOOPBACK:$KAFKA_SSL_PORT,SASL_SSL://$LOOPBACK:$KAFKA_SASL_SSL_PORT,SASL_PLAINTEXT://$LOOPBACK:$KAFKA_SASL_PLAINTEXT_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$KAFKA_DATA
+
+# Secured listeners for the security tests (docs/security-kafka.md). SSL asks for a client
+# certificate of the local CA; SASL_SSL and SASL_PLAINTEXT take PLAIN, SCRAM-SHA-256/512 (users
+# added at format time) and OAUTHBEARER with Kafka's unsecured JWS validator (test tokens only).
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_SECURITY_DIR/broker.p12
+ssl.keystore.password=$KAFKA_STORE_PASSWORD
+ssl.key.password=$KAFKA_STORE_PASSWORD
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_SECURITY_DIR/ca.crt
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler
+listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler
 
 # One node: every replication factor is 1.
 num.partitions=1
@@ -242,6 +314,12 @@ wait_kafka_ready() { # PID DEADLINE_S
 
 start_kafka() {
   local pid port
+  if pid="$(pid_of "$KAFKA_PID_FILE" "$KAFKA_CMD_MATCH")" && ! grep -q '^listeners=.*SASL_PLAINTEXT://' "$KAFKA_DIR/server.properties" 2>/dev/null; then
+    # Started by an older up.sh, without the secured listeners: start it anew (empty data).
+    warn "Kafka (pid $pid) runs without the SSL/SASL listeners; restarting it from empty data"
+    stop_pid Kafka "$pid" 30
+    rm -f "$KAFKA_PID_FILE"
+  fi
   if pid="$(pid_of "$KAFKA_PID_FILE" "$KAFKA_CMD_MATCH")"; then
     if port_open "$LOOPBACK" "$KAFKA_PORT"; then
       log "Kafka already running (pid $pid) at $KAFKA_ADDR"
@@ -256,15 +334,16 @@ start_kafka() {
     stop_pid Kafka "$pid" 30
     rm -f "$KAFKA_PID_FILE"
   fi
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SSL_PORT" "$KAFKA_SASL_SSL_PORT" "$KAFKA_SASL_PLAINTEXT_PORT"; do
     if port_open "$LOOPBACK" "$port"; then
-      die "port $port is taken by a process this script did not start; pick other ports with TRIBUTARY_KAFKA_PORT / TRIBUTARY_KAFKA_CONTROLLER_PORT"
+      die "port $port is taken by a process this script did not start; pick other ports with TRIBUTARY_KAFKA_PORT / TRIBUTARY_KAFKA_CONTROLLER_PORT / TRIBUTARY_KAFKA_SSL_PORT / TRIBUTARY_KAFKA_SASL_SSL_PORT / TRIBUTARY_KAFKA_SASL_PLAINTEXT_PORT"
     fi
   done
   ensure_java
   ensure_kafka_jars
 
   rm -rf "$KAFKA_DIR"
+  write_kafka_security
   write_kafka_config
   : >"$KAFKA_LOG"
 
@@ -273,7 +352,9 @@ start_kafka() {
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid 2>>"$KAFKA_LOG" | tail -n 1)"
   [[ -n $cluster_id ]] || die "StorageTool random-uuid printed nothing (see $KAFKA_LOG)"
   if ! kafka_tool kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$KAFKA_DIR/server.properties" >>"$KAFKA_LOG" 2>&1; then
+    -c "$KAFKA_DIR/server.properties" \
+    --add-scram "SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" >>"$KAFKA_LOG" 2>&1; then
     tail -n 30 "$KAFKA_LOG" >&2
     die "formatting Kafka storage failed"
   fi
@@ -297,14 +378,68 @@ start_kafka() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# PostgreSQL: Debian's server binaries, one cluster in its own data dir, loopback only, with
+# wal_level=logical for change data capture. Started by pg_ctl; its PID is the postmaster's.
 
-if [[ -n ${KAFKA_BOOTSTRAP:-} && -n ${ETCD_ENDPOINTS:-} ]]; then
+start_postgres() {
+  local pid port bin
+  if pid="$(pid_of "$PG_PID_FILE" "$PG_CMD_MATCH")"; then
+    if pg_ready; then
+      log "PostgreSQL already running (pid $pid) at $PG_URL_LOCAL"
+      return 0
+    fi
+    warn "PostgreSQL (pid $pid) does not answer on $LOOPBACK:$PG_PORT; restarting it"
+    stop_pid PostgreSQL "$pid" 30 INT
+    rm -f "$PG_PID_FILE"
+  fi
+  if port_open "$LOOPBACK" "$PG_PORT"; then
+    die "port $PG_PORT is taken by a process this script did not start; pick another with TRIBUTARY_PG_PORT"
+  fi
+  bin="$(pg_bin_dir)"
+  if [[ -z $bin ]]; then
+    apt_install postgresql
+    bin="$(pg_bin_dir)"
+    [[ -n $bin ]] || die "apt-get installed postgresql but no initdb/pg_ctl was found under /usr/lib/postgresql"
+  fi
+  if ((EUID == 0)); then
+    getent passwd postgres >/dev/null || die "running as root needs a 'postgres' user to run the server (Debian's postgresql package creates it)"
+  fi
+
+  rm -rf "$PG_DATA"
+  mkdir -p "$PG_DIR"
+  if ((EUID == 0)); then chown postgres: "$PG_DIR"; fi
+  chmod 700 "$PG_DIR"
+  log "initialising PostgreSQL ($("$bin/postgres" --version | sed 's/^postgres (PostgreSQL) //')) in $PG_DATA…"
+  if ! pg_as "$bin/initdb" -D "$PG_DATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$STATE_DIR/initdb.log" 2>&1; then
+    tail -n 20 "$STATE_DIR/initdb.log" >&2
+    die "initdb failed (log: $STATE_DIR/initdb.log)"
+  fi
+  # Test settings: loopback only, trust auth (initdb -A trust), logical decoding, and fsync off
+  # (a machine crash may lose this throwaway cluster's last commits; a killed client never does).
+  log "starting PostgreSQL on $LOOPBACK:$PG_PORT…"
+  if ! pg_as "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 30 -s \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=$LOOPBACK -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start </dev/null >>"$STATE_DIR/initdb.log" 2>&1 9>&-; then
+    tail -n 30 "$PG_LOG" >&2 || true
+    die "PostgreSQL did not start (log: $PG_LOG)"
+  fi
+  pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
+  echo "$pid" >"$PG_PID_FILE"
+  pg_ready || die "PostgreSQL (pid $pid) started but does not answer on $LOOPBACK:$PG_PORT"
+  log "PostgreSQL ready (pid $pid)"
+  STARTED+=(PostgreSQL)
+}
+
+# ---------------------------------------------------------------------------------------------
+
+if [[ -n ${KAFKA_BOOTSTRAP:-} && -n ${ETCD_ENDPOINTS:-} && -n ${PG_URL:-} ]]; then
   # Both services are provided from outside: check and report, start nothing, write nothing.
   any_reachable "$KAFKA_BOOTSTRAP" || die "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP is not reachable"
   any_reachable "$ETCD_ENDPOINTS" || die "ETCD_ENDPOINTS=$ETCD_ENDPOINTS is not reachable"
   log "using external services (from the environment); nothing started"
   echo "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP"
   echo "ETCD_ENDPOINTS=$ETCD_ENDPOINTS"
+  echo "PG_URL=$PG_URL"
   exit 0
 fi
 
@@ -329,6 +464,19 @@ else
   start_kafka
   kafka_bootstrap=$KAFKA_ADDR
   env_lines+=("KAFKA_BOOTSTRAP=$KAFKA_ADDR")
+  if [[ -f $KAFKA_SECURITY_DIR/security.env ]]; then
+    mapfile -t security_lines <"$KAFKA_SECURITY_DIR/security.env"
+    env_lines+=("${security_lines[@]}")
+  fi
+fi
+
+if [[ -n ${PG_URL:-} ]]; then
+  log "PostgreSQL: using PG_URL from the environment"
+  pg_url=$PG_URL
+else
+  start_postgres
+  pg_url=$PG_URL_LOCAL
+  env_lines+=("PG_URL=$PG_URL_LOCAL")
 fi
 
 {
@@ -340,6 +488,7 @@ mv "$ENV_FILE.tmp" "$ENV_FILE"
 elapsed_ms=$(($(now_ms) - START_MS))
 echo "KAFKA_BOOTSTRAP=$kafka_bootstrap"
 echo "ETCD_ENDPOINTS=$etcd_endpoints"
+echo "PG_URL=$pg_url"
 if ((${#STARTED[@]} == 0)); then
   log "already up; nothing to do (env file: $ENV_FILE)"
 else

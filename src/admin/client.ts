@@ -34,6 +34,7 @@ import {
   type TargetStateName,
   type ValidationResult,
   type WorkerStatus,
+  type WorkerRecordCounters,
 } from './model.js';
 
 export type AdminRpcClient = Client<(typeof AdminService)['method']>;
@@ -43,6 +44,13 @@ export interface AdminClientOptions {
   timeoutMs?: number;
   credentials?: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;
+  /** Bearer token sent with every call, for workers that require one (docs/security.md). */
+  token?: string;
+  /**
+   * Metadata for one call, read when the call is made (the REST API passes its caller's
+   * `authorization` through this way); merged over `token`.
+   */
+  callMetadata?: () => Record<string, string> | undefined;
 }
 
 /** New offsets per stream partition: text or bytes; null removes the partition's offset. */
@@ -52,18 +60,20 @@ export class AdminClient {
   /** The generated-shape client, for anything the friendly methods do not cover. */
   readonly rpc: AdminRpcClient;
   private readonly timeoutMs: number;
+  private readonly callMetadata: (() => Record<string, string> | undefined) | undefined;
 
   /** @param address a worker's `host:port` (any worker: non-leaders forward to the leader) */
   constructor(
     readonly address: string,
     options: AdminClientOptions = {},
   ) {
-    this.rpc = createClient(AdminService, address, { credentials: options.credentials, channelOptions: options.channelOptions });
+    this.rpc = createClient(AdminService, address, { credentials: options.credentials, channelOptions: options.channelOptions, metadata: options.token ? { authorization: `Bearer ${options.token}` } : undefined });
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.callMetadata = options.callMetadata;
   }
 
   private get call() {
-    return { timeoutMs: this.timeoutMs };
+    return { timeoutMs: this.timeoutMs, metadata: this.callMetadata?.() };
   }
 
   readonly connectors = {
@@ -143,6 +153,18 @@ export class AdminClient {
     info: async (): Promise<ClusterInfo> => toClusterInfo(await this.rpc.getCluster({}, this.call)),
   };
 
+  /** Record counters of the worker this client talks to (not forwarded). */
+  readonly recordCounters = {
+    get: async (): Promise<WorkerRecordCounters> => {
+      const r = await this.rpc.getRecordCounters({}, this.call);
+      return {
+        workerId: r.workerId,
+        startedAtMs: Number(r.startedAtMs),
+        connectors: r.connectors.map((c) => ({ connector: c.connector, sourceRecordsProduced: Number(c.sourceRecordsProduced), sinkRecordsWritten: Number(c.sinkRecordsWritten) })),
+      };
+    },
+  };
+
   /** Log level of the worker this client talks to (not forwarded). */
   readonly logLevel = {
     get: async (): Promise<string> => (await this.rpc.getLogLevel({}, this.call)).level,
@@ -156,7 +178,7 @@ export class AdminClient {
    */
   async *watchStatus(name = '', options: { signal?: AbortSignal } = {}): AsyncGenerator<StatusEvent> {
     try {
-      for await (const r of this.rpc.watchStatus({ name }, { signal: options.signal })) {
+      for await (const r of this.rpc.watchStatus({ name }, { signal: options.signal, metadata: this.callMetadata?.() })) {
         const event: StatusEvent = { connector: r.status?.name ?? '', deleted: r.deleted };
         if (!r.deleted && r.status) event.status = toConnectorStatus(r.status);
         yield event;

@@ -10,7 +10,8 @@ import { PartitionState } from '../gen/tributary/admin/v1/admin_pb.js';
 import type { ConnectorRecord, Leader, TargetState } from '../coordinator/index.js';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, type ConfigProblem } from '../errors.js';
 import { validateConnectorConfig, type WorkerNode } from '../worker/index.js';
-import { tryResolveConfigReferences } from '../worker/index.js';
+import { tryResolveConfigReferences, workerConnectorKeys } from '../worker/index.js';
+import { processingPlugins, unknownKeys } from '../processing/index.js';
 import { tributaryConnectorKeys } from './connector-keys.js';
 import { assertStopped, mirrorSinkOffsets, parseOffsetChanges, type RequestedOffset } from './offset-changes.js';
 import { connectorInfo, connectorStatus, isSecretKey, pluginNameOf, SECRET_MASK, workerStatuses, type ConnectorStatusInit } from './views.js';
@@ -63,12 +64,12 @@ export class LeaderAdmin {
    */
   async problems(name: string, config: Record<string, string>): Promise<{ description: DescribeResponse; problems: ConfigProblem[] }> {
     const description = await this.describe(pluginNameOf(config));
-    const { config: resolved, problems: referenceProblems } = await tryResolveConfigReferences(config);
+    const { config: resolved, problems: referenceProblems } = await tryResolveConfigReferences(config, { allowedPaths: this.node.worker.allowedPaths });
     // A key whose reference failed is reported once, for the reference, not again for its value.
     const unresolved = new Set(referenceProblems.map((p) => p.key));
     const instance = await this.node.worker.plugins.start(pluginNameOf(config));
     try {
-      await validateConnectorConfig(instance, name, resolved, VALIDATE_TIMEOUT_MS);
+      await validateConnectorConfig(instance, name, resolved, VALIDATE_TIMEOUT_MS, this.node.options.converterDefaults);
       return { description, problems: referenceProblems };
     } catch (err) {
       if (err instanceof InvalidArgumentError) return { description, problems: [...referenceProblems, ...err.problems.filter((p) => !unresolved.has(p.key))] };
@@ -194,6 +195,7 @@ export class LeaderAdmin {
     const partitions = this.leader.partitionsOf(name);
     const changes = parseOffsetChanges(offsets, sink, partitions);
     assertStopped(this.leader, name);
+    if (!sink) refuseExactlyOnce(name, record.config);
     // The group first: if the leader's write then fails, the sink still starts from the leader's
     // (unchanged) offsets, which win over the group's.
     if (sink) await mirrorSinkOffsets(this.node.worker, name, record.config, partitions, changes);
@@ -205,6 +207,7 @@ export class LeaderAdmin {
     const record = this.record(name);
     assertStopped(this.leader, name);
     const sink = (await this.describeOrUndefined(record.config))?.kind === ConnectorKind.SINK;
+    if (!sink) refuseExactlyOnce(name, record.config);
     const partitions = this.leader.partitionsOf(name);
     const ids = new Set(this.leader.offsetsOf(name).keys());
     // A sink may have group offsets (e.g. from Kafka Connect) for partitions Tributary never committed.
@@ -219,15 +222,22 @@ export class LeaderAdmin {
     const plugins = [];
     for (const r of this.node.worker.plugins.registrations()) {
       const d = await this.node.worker.plugins.describe(r.name);
-      plugins.push({ name: r.name, version: d.version, kind: d.kind, summary: d.summary, configKeys: d.configKeys });
+      plugins.push({ name: r.name, version: d.version, kind: d.kind, summary: d.summary, configKeys: d.configKeys, type: d.kind === ConnectorKind.SINK ? 'sink' : 'source', aliases: [] });
     }
+    // Converters, transforms and predicates, as Kafka Connect's connector-plugins?connectorsOnly=false.
+    for (const p of processingPlugins()) plugins.push({ name: p.name, version: '', kind: ConnectorKind.UNSPECIFIED, summary: p.summary, configKeys: p.configKeys, type: p.type, aliases: p.aliases });
     return { plugins };
   }
 
   async validate(config: Record<string, string>) {
     const plugin = pluginNameOf(config);
     const { description, problems } = await this.problems(config['name'] || 'validation', config);
-    return { plugin, errors: problems, configKeys: [...tributaryConnectorKeys(), ...description.configKeys] };
+    // Keys nobody reads change nothing: say so (Kafka Connect silently ignores them).
+    const warnings = unknownKeys(config, [...workerConnectorKeys, ...description.configKeys.map((k) => k.name)], description.kind === ConnectorKind.SINK ? 'sink' : 'source', this.node.options.converterDefaults).map((key) => ({
+      key,
+      message: `is not a setting of Tributary or of plugin ${plugin}; it has no effect (a typo?)`,
+    }));
+    return { plugin, errors: problems, configKeys: [...tributaryConnectorKeys(), ...description.configKeys], warnings };
   }
 
   cluster() {
@@ -264,4 +274,16 @@ export class LeaderAdmin {
 function printable(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString('utf8');
   return /^[\x20-\x7e]*$/.test(text) ? text : '';
+}
+
+/**
+ * An exactly-once source resumes from its offsets topic, which an offset change here does not
+ * write (yet): refuse rather than accept a change the next run would ignore.
+ */
+function refuseExactlyOnce(name: string, config: Record<string, string>): void {
+  if (config['delivery.guarantee'] === 'exactly-once' || config['exactly.once.support']?.trim().toLowerCase() === 'required') {
+    throw new FailedPreconditionError(
+      `connector "${name}" is an exactly-once source: it resumes from its offsets topic, which offset changes do not write yet; recreate it under a new name to start over (docs/exactly-once.md)`,
+    );
+  }
 }

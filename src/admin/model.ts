@@ -18,7 +18,7 @@ import type { ConfigProblem } from '../errors.js';
 
 export type ConnectorKindName = 'source' | 'sink' | 'unknown';
 export type TargetStateName = 'RUNNING' | 'PAUSED' | 'STOPPED';
-export type ConnectorStateName = 'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'UNASSIGNED' | 'UNKNOWN';
+export type ConnectorStateName = 'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'UNASSIGNED' | 'DEGRADED' | 'UNKNOWN';
 export type PartitionStateName = 'UNASSIGNED' | 'STARTING' | 'RUNNING' | 'PAUSED' | 'STOPPING' | 'STOPPED' | 'FAILED' | 'UNKNOWN';
 export type ConfigTypeName = 'string' | 'int' | 'double' | 'boolean' | 'list' | 'duration_ms' | 'unspecified';
 
@@ -40,6 +40,19 @@ export interface PartitionStatus {
   trace?: string;
   /** The epoch of its current assignment (grows on every reassignment or restart). */
   epoch: number;
+  /** Its owner has not been heard from for a session timeout: `state` may no longer be true. */
+  stale?: boolean;
+}
+
+/** A connector's partitions by observed state (`other`: starting, stopping or stopped). */
+export interface PartitionCounts {
+  total: number;
+  running: number;
+  paused: number;
+  failed: number;
+  unassigned: number;
+  other: number;
+  stale: number;
 }
 
 export interface ConnectorStatus {
@@ -49,6 +62,7 @@ export interface ConnectorStatus {
   /** A connector-level problem, e.g. partition discovery failing. */
   error?: string;
   partitions: PartitionStatus[];
+  counts?: PartitionCounts;
 }
 
 /** A change pushed by WatchStatus: a connector's new status, or its deletion. */
@@ -80,6 +94,9 @@ export interface PluginInfo {
   name: string;
   version: string;
   kind: ConnectorKindName;
+  /** source, sink, converter, header_converter, transformation or predicate. */
+  type: string;
+  aliases: string[];
   summary: string;
   configKeys: ConfigKeyInfo[];
 }
@@ -91,6 +108,8 @@ export interface ValidationResult {
   errors: ConfigProblem[];
   /** Tributary's own keys, then the plugin's. */
   configKeys: ConfigKeyInfo[];
+  /** Keys nobody reads (they change nothing); the config is valid with them. */
+  warnings: ConfigProblem[];
 }
 
 export interface WorkerStatus {
@@ -115,6 +134,14 @@ export interface ClusterInfo {
   epoch: number;
   version: string;
   members: WorkerStatus[];
+}
+
+/** One worker's record counters (its /metrics counters), per connector it ran records of. */
+export interface WorkerRecordCounters {
+  workerId: string;
+  /** When the counters started from zero (ms since the epoch); a new value: the worker restarted. */
+  startedAtMs: number;
+  connectors: Array<{ connector: string; sourceRecordsProduced: number; sinkRecordsWritten: number }>;
 }
 
 const kinds: Record<ConnectorKind, ConnectorKindName> = { [ConnectorKind.UNSPECIFIED]: 'unknown', [ConnectorKind.SOURCE]: 'source', [ConnectorKind.SINK]: 'sink' };
@@ -153,11 +180,16 @@ export function toConnectorStatus(p: ConnectorStatusProto): ConnectorStatus {
     kind: kindName(p.kind),
     partitions: p.partitions.map((q) => {
       const ps: PartitionStatus = { partition: q.partition, state: enumName<PartitionStateName>(PartitionState, q.state), workerId: q.workerId, epoch: Number(q.epoch) };
+      if (q.stale) ps.stale = true;
       if (q.error) ps.error = q.error;
       if (q.trace) ps.trace = q.trace;
       return ps;
     }),
   };
+  if (p.counts) {
+    const c = p.counts;
+    out.counts = { total: c.total, running: c.running, paused: c.paused, failed: c.failed, unassigned: c.unassigned, other: c.other, stale: c.stale };
+  }
   if (p.error) out.error = p.error;
   return out;
 }
@@ -184,11 +216,11 @@ export function toConfigKey(k: ConfigKey): ConfigKeyInfo {
 }
 
 export function toPluginInfo(p: PluginInfoProto): PluginInfo {
-  return { name: p.name, version: p.version, kind: kindName(p.kind), summary: p.summary, configKeys: p.configKeys.map(toConfigKey) };
+  return { name: p.name, version: p.version, kind: kindName(p.kind), type: p.type, aliases: [...p.aliases], summary: p.summary, configKeys: p.configKeys.map(toConfigKey) };
 }
 
 export function toValidationResult(p: ValidateConfigResponse): ValidationResult {
-  return { plugin: p.plugin, valid: p.errors.length === 0, errors: p.errors.map((e) => ({ key: e.key, message: e.message })), configKeys: p.configKeys.map(toConfigKey) };
+  return { plugin: p.plugin, valid: p.errors.length === 0, errors: p.errors.map((e) => ({ key: e.key, message: e.message })), configKeys: p.configKeys.map(toConfigKey), warnings: p.warnings.map((w) => ({ key: w.key, message: w.message })) };
 }
 
 export function toWorkerStatus(p: WorkerStatusProto): WorkerStatus {

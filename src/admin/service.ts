@@ -6,8 +6,9 @@
  */
 import type { Logger } from 'pino';
 import { AdminService } from '../gen/tributary/admin/v1/admin_pb.js';
-import { createClient, type Client, type ServiceImplementation } from '../grpc/index.js';
-import { InvalidArgumentError, UnavailableError } from '../errors.js';
+import { createClient, type CallContext, type Client, type ServiceImplementation } from '../grpc/index.js';
+import { FORWARDED_IDENTITY, forwardedIdentityOf, holds, type AdminAuthenticator, type Principal } from './auth.js';
+import { FailedPreconditionError, InvalidArgumentError, UnauthenticatedError, UnavailableError } from '../errors.js';
 import { sleep } from '../util/iterate.js';
 import type { WorkerNode } from '../worker/index.js';
 import { LeaderAdmin } from './leader-admin.js';
@@ -30,10 +31,28 @@ export interface AdminServiceOptions {
   logger: Logger;
   /** Bound on a forwarded call. */
   forwardTimeoutMs?: number;
+  /** Bearer tokens, JWTs and certificate identities with their roles (docs/security.md); none: every call is allowed. */
+  auth?: AdminAuthenticator;
+  /** `grpc.tls.client.auth=required`: every call needs a client certificate the CA verified. */
+  requireClientCertificate?: boolean;
+}
+
+/**
+ * The caller's own credentials, passed on when a call is forwarded to the leader: its bearer
+ * token, or else the identities of the client certificate this worker verified (the leader
+ * believes those only from a forwarder's certificate, docs/security.md).
+ */
+function callerMetadata(context: CallContext | undefined, certificateIdentities: boolean): Record<string, string> | undefined {
+  if (!context) return undefined;
+  const authorization = context.metadata.get('authorization')[0];
+  if (authorization !== undefined) return { authorization: String(authorization) };
+  const forwarded = certificateIdentities ? forwardedIdentityOf(context.peerCertificate, context.metadata) : undefined;
+  return forwarded === undefined ? undefined : { [FORWARDED_IDENTITY]: forwarded };
 }
 
 export function createAdminService(node: WorkerNode, options: AdminServiceOptions): ServiceImplementation<Methods> {
   const local = new LeaderAdmin(node, options.cluster);
+  const forwardIdentities = options.auth?.usesCertificates ?? false;
   let forwardClient: { address: string; client: Client<Methods> } | undefined;
 
   function leaderClient(): Client<Methods> {
@@ -43,7 +62,7 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
     if (leader.id === node.options.id) throw new UnavailableError(`worker ${node.options.id} was just elected leader and is taking over; retry shortly`);
     if (forwardClient?.address !== leader.address) {
       forwardClient?.client.close();
-      forwardClient = { address: leader.address, client: createClient(AdminService, leader.address) };
+      forwardClient = { address: leader.address, client: createClient(AdminService, leader.address, { credentials: node.clientCredentials }) };
     }
     return forwardClient.client;
   }
@@ -54,13 +73,13 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
    * leader, so it waits for the next one (bounded) instead of failing at once.
    */
   function route<Req, Res>(method: keyof Methods, here: (req: Req) => Promise<Res> | Res) {
-    return async (req: Req): Promise<Res> => {
+    return async (req: Req, context?: CallContext): Promise<Res> => {
       const deadline = Date.now() + (options.handoverWaitMs ?? 6_000);
       for (;;) {
         if (node.leader) return here(req);
         try {
-          const call = leaderClient()[method] as unknown as (r: Req, o: { timeoutMs: number }) => Promise<Res>;
-          return await call(req, { timeoutMs: options.forwardTimeoutMs ?? 30_000 });
+          const call = leaderClient()[method] as unknown as (r: Req, o: { timeoutMs: number; metadata?: Record<string, string> }) => Promise<Res>;
+          return await call(req, { timeoutMs: options.forwardTimeoutMs ?? 30_000, metadata: callerMetadata(context, forwardIdentities) });
         } catch (err) {
           if (!(err instanceof UnavailableError) || !notDelivered(err.message) || Date.now() >= deadline) throw err;
           await sleep(200);
@@ -69,7 +88,7 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
     };
   }
 
-  return {
+  const implementation: ServiceImplementation<Methods> = {
     listConnectors: route('listConnectors', (r) => local.list(r.expandStatus, r.expandInfo)),
     getConnector: route('getConnector', (r) => local.get(r.name)),
     createConnector: route('createConnector', (r) => local.create(r.name, r.config, r.initialState)),
@@ -97,9 +116,72 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
       options.logger.level = r.level;
       return { previous };
     },
+    getRecordCounters: async () => {
+      const totals = node.metrics.recordTotals;
+      if (!totals) throw new FailedPreconditionError(`worker ${node.self.id} keeps no Prometheus metrics, so it has no record counters`);
+      const t = await totals.call(node.metrics);
+      return {
+        workerId: node.self.id,
+        startedAtMs: BigInt(t.startedAtMs),
+        connectors: t.connectors.map((c) => ({ connector: c.connector, sourceRecordsProduced: BigInt(c.sourceRecordsProduced), sinkRecordsWritten: BigInt(c.sinkRecordsWritten) })),
+      };
+    },
     watchStatus: (r, context) => {
       if (node.leader) return watchStatus(local, r.name, context.signal);
-      return leaderClient().watchStatus(r, { signal: context.signal });
+      return leaderClient().watchStatus(r, { signal: context.signal, metadata: callerMetadata(context, forwardIdentities) });
     },
   };
+  const checks: Array<(method: string, req: { name?: string }, context: CallContext) => void> = [];
+  if (options.requireClientCertificate) {
+    checks.push((method, _req, context) => {
+      if (!context.peerCertificate) {
+        throw new UnauthenticatedError(`${method}: this worker requires a client certificate signed by its CA (grpc.tls.client.auth=required): pass --cert and --key (and --ca), or set them in the context`);
+      }
+    });
+  }
+  if (checks.length === 0 && !options.auth) return implementation;
+  return guarded(implementation, checks, options.auth);
+}
+
+/** A list answer cut down to the connectors `principal` may view (connector-limited grants). */
+function visibleList<T extends { names: string[]; infos: Array<{ name: string }>; statuses: Array<{ name: string }> }>(answer: T, principal: Principal): T {
+  const visible = (name: string) => holds(principal, 'viewer', name);
+  return { ...answer, names: answer.names.filter(visible), infos: answer.infos.filter((i) => visible(i.name)), statuses: answer.statuses.filter((s) => visible(s.name)) };
+}
+
+/**
+ * Every call authenticated and authorised before it runs or is forwarded; the leader checks the
+ * forwarded caller again (the same identity files on every worker). Lists and WatchStatus of
+ * every connector carry only the connectors the caller may view.
+ */
+function guarded(
+  implementation: ServiceImplementation<Methods>,
+  checks: ReadonlyArray<(method: string, req: { name?: string }, context: CallContext) => void>,
+  auth: AdminAuthenticator | undefined,
+): ServiceImplementation<Methods> {
+  const check = async (name: string, req: { name?: string }, context: CallContext): Promise<Principal | undefined> => {
+    for (const c of checks) c(name, req, context);
+    return auth?.authorize(name, context, req.name);
+  };
+  const out: Record<string, unknown> = {};
+  for (const method of AdminService.methods) {
+    const name = method.localName;
+    const fn = (implementation as unknown as Record<string, (req: { name?: string }, context: CallContext) => unknown>)[name]!;
+    out[name] =
+      method.methodKind === 'server_streaming'
+        ? async function* (req: { name?: string }, context: CallContext) {
+            const principal = await check(name, req, context);
+            for await (const message of fn(req, context) as AsyncIterable<{ status?: { name: string } }>) {
+              // Filtered here as well as on the leader: a forwarded stream is relayed as it comes.
+              if (principal && message.status && !holds(principal, 'viewer', message.status.name)) continue;
+              yield message;
+            }
+          }
+        : async (req: { name?: string }, context: CallContext) => {
+            const principal = await check(name, req, context);
+            const answer = await fn(req, context);
+            return name === 'listConnectors' && principal ? visibleList(answer as Parameters<typeof visibleList>[0], principal) : answer;
+          };
+  }
+  return out as unknown as ServiceImplementation<Methods>;
 }

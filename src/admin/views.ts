@@ -23,7 +23,7 @@ export function pluginNameOf(config: Record<string, string>): string {
  * described right now): a secret must never come back in clear because a spec was incomplete.
  * Matches the last part of the key, e.g. `connection.password`, `sasl.jaas.config`, `api.key`.
  */
-const SECRET_LOOKING = /(^|[._-])(password|passwd|pwd|secret|token|api[._-]?key|private[._-]?key|secret[._-]?key|access[._-]?key|credentials?|jaas[._-]config)$/i;
+const SECRET_LOOKING = /(^|[._-])(password|passwd|pwd|secret|token|api[._-]?key|private[._-]?key|secret[._-]?key|access[._-]?key|credentials?|jaas[._-]config|user[._-]info)$/i;
 
 /** True when the value of `key` must be masked, given the plugin's spec (if known). */
 export function isSecretKey(key: string, description: DescribeResponse | undefined): boolean {
@@ -59,24 +59,40 @@ const partitionStates: Record<string, PartitionState> = {
   FAILED: PartitionState.FAILED,
 };
 
-/** Connector and per-partition state from the leader's view (assignments + reported statuses). */
-export function connectorStatus(leader: Leader, record: ConnectorRecord, kind: ConnectorKind): ConnectorStatusInit {
+/**
+ * Connector and per-partition state from the leader's view (assignments + reported statuses).
+ * The connector's state is derived from its partitions' observed states: RUNNING only when every
+ * partition runs and its owner was heard from within a session timeout; FAILED when one failed
+ * (or discovery fails); UNASSIGNED when none is assigned; DEGRADED otherwise.
+ */
+export function connectorStatus(leader: Leader, record: ConnectorRecord, kind: ConnectorKind, now = Date.now()): ConnectorStatusInit {
   const owners = new Map(leader.ownersOf(record.name).map((o) => [o.partition.id, o]));
+  const workers = new Map(leader.workers().map((w) => [w.id, w]));
+  const counts = { total: 0, running: 0, paused: 0, failed: 0, unassigned: 0, other: 0, stale: 0 };
   const partitions = leader.partitionsOf(record.name).map((p) => {
     const owner = owners.get(p.id);
     const status = leader.statusOf(record.name, p.id);
     const current = owner && status && status.epoch === owner.epoch && status.workerId === owner.workerId ? status : undefined;
     const state = !owner ? PartitionState.UNASSIGNED : current ? (partitionStates[current.state] ?? PartitionState.UNSPECIFIED) : PartitionState.STARTING;
-    return { partition: p.id, state, workerId: owner?.workerId ?? '', error: current?.error ?? '', trace: current?.trace ?? '', epoch: owner?.epoch ?? 0n };
+    const worker = owner && workers.get(owner.workerId);
+    const stale = owner !== undefined && (!worker?.connected || worker.lastSeen === undefined || now - worker.lastSeen > leader.sessionTimeoutMs);
+    counts.total++;
+    if (stale) counts.stale++;
+    if (state === PartitionState.RUNNING) counts.running++;
+    else if (state === PartitionState.PAUSED) counts.paused++;
+    else if (state === PartitionState.FAILED) counts.failed++;
+    else if (state === PartitionState.UNASSIGNED) counts.unassigned++;
+    else counts.other++;
+    return { partition: p.id, state, workerId: owner?.workerId ?? '', error: current?.error ?? '', trace: current?.trace ?? '', epoch: owner?.epoch ?? 0n, stale };
   });
   const error = leader.connectorError(record.name) ?? '';
   let state: ConnectorState;
   if (record.targetState === 'STOPPED') state = ConnectorState.STOPPED;
-  else if (error || partitions.some((p) => p.state === PartitionState.FAILED)) state = ConnectorState.FAILED;
-  else if (record.targetState === 'PAUSED') state = ConnectorState.PAUSED;
-  else if (partitions.length === 0 || partitions.every((p) => p.state === PartitionState.UNASSIGNED)) state = ConnectorState.UNASSIGNED;
-  else state = ConnectorState.RUNNING;
-  return { name: record.name, state, kind, error, partitions };
+  else if (error || counts.failed > 0) state = ConnectorState.FAILED;
+  else if (record.targetState === 'PAUSED') state = counts.paused === counts.total && counts.stale === 0 ? ConnectorState.PAUSED : ConnectorState.DEGRADED;
+  else if (counts.total === 0 || counts.unassigned === counts.total) state = ConnectorState.UNASSIGNED;
+  else state = counts.running === counts.total && counts.stale === 0 ? ConnectorState.RUNNING : ConnectorState.DEGRADED;
+  return { name: record.name, state, kind, error, partitions, counts };
 }
 
 export function workerStatuses(leader: Leader, leaderId: string): WorkerStatusInit[] {

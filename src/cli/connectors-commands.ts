@@ -7,7 +7,38 @@ import { InvalidArgumentError } from '../errors.js';
 import type { TargetStateName } from '../admin/index.js';
 import { adminAction, adminFlags } from './admin-action.js';
 import { readConnectorFile } from './connector-files.js';
-import { formatConnectorInfo, formatConnectorList, formatStatus } from './output.js';
+import { EXIT, formatConnectorInfo, formatConnectorList, formatError, formatStatus } from './output.js';
+import { patchConfig, selectConnectors } from './patch.js';
+import type { AdminContext } from './admin-action.js';
+
+/**
+ * Runs `action` on each selected connector (names, or --regex over the connector list), one after
+ * the other; a failure is printed and the rest still run. Exits with the last failure's code.
+ */
+async function forEach(ctx: AdminContext, names: string[], action: (name: string) => Promise<string>): Promise<number> {
+  const regex = ctx.options['regex'] as string | undefined;
+  const selected = selectConnectors(names, regex, regex === undefined ? [] : await ctx.admin.connectors.list());
+  if (selected.length === 0) {
+    ctx.print(`no connector matches /${regex}/`, []);
+    return EXIT.OK;
+  }
+  let code: number = EXIT.OK;
+  const results: Array<{ name: string; ok: boolean; error?: string }> = [];
+  for (const name of selected) {
+    try {
+      const done = await action(name);
+      results.push({ name, ok: true });
+      if (!ctx.json) console.log(done);
+    } catch (err) {
+      const { text, exitCode } = formatError(err, ctx.server);
+      results.push({ name, ok: false, error: text });
+      if (!ctx.json) console.error(text);
+      code = exitCode;
+    }
+  }
+  if (ctx.json) console.log(JSON.stringify(results));
+  return code;
+}
 
 const STATES: readonly TargetStateName[] = ['RUNNING', 'PAUSED', 'STOPPED'];
 
@@ -61,11 +92,24 @@ export function connectorsCommands(program: Command): void {
     }));
 
   adminFlags(connectors.command('delete'))
-    .description('delete a connector: its partitions stop and its offsets are removed')
-    .argument('<name>')
-    .action(adminAction(async (ctx, name) => {
+    .description('delete connectors (names, or --regex): their partitions stop and their offsets are removed')
+    .argument('[names...]')
+    .option('--regex <pattern>', 'every connector whose name matches (JavaScript regular expression)')
+    .action(adminAction(async (ctx, ...names) => forEach(ctx, names.flat(), async (name) => {
       await ctx.admin.connectors.delete(name);
-      ctx.print(`deleted connector ${name}`, { name, deleted: true });
+      return `deleted connector ${name}`;
+    })));
+
+  adminFlags(connectors.command('patch'))
+    .description("change some keys of a connector's config (Kafka Connect PATCH /config, KIP-477); masked secrets are kept")
+    .argument('<name>')
+    .option('--set <key=value>', 'set a key (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--unset <key>', 'remove a key (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(adminAction(async (ctx, name) => {
+      const current = await ctx.admin.connectors.get(name);
+      const next = patchConfig(current.config, ctx.options['set'] as string[], ctx.options['unset'] as string[]);
+      const result = await ctx.admin.connectors.put(name, next);
+      ctx.print(`patched connector ${name}; a changed config restarts its partitions`, result);
     }));
 
   adminFlags(connectors.command('status'))
@@ -83,23 +127,25 @@ export function connectorsCommands(program: Command): void {
   ] as const;
   for (const [command, state, description, method] of transitions) {
     adminFlags(connectors.command(command))
-      .description(description)
-      .argument('<name>')
-      .action(adminAction(async (ctx, name) => {
+      .description(`${description}; names, or --regex`)
+      .argument('[names...]')
+      .option('--regex <pattern>', 'every connector whose name matches (JavaScript regular expression)')
+      .action(adminAction(async (ctx, ...names) => forEach(ctx, names.flat(), async (name) => {
         await ctx.admin.connectors[method](name);
-        ctx.print(`connector ${name}: target state ${state}; see it take effect with: tributary connectors status ${name}`, { name, targetState: state });
-      }));
+        return `connector ${name}: target state ${state}; see it take effect with: tributary connectors status ${name}`;
+      })));
   }
 
   adminFlags(connectors.command('restart'))
-    .description('restart the connector (its partition discovery), and with --include-tasks its partitions')
-    .argument('<name>')
+    .description('restart connectors (their partition discovery; names, or --regex), and with --include-tasks their partitions')
+    .argument('[names...]')
+    .option('--regex <pattern>', 'every connector whose name matches (JavaScript regular expression)')
     .option('--include-tasks', 'restart the stream partitions too (Kafka Connect includeTasks)')
     .option('--only-failed', 'restart only what is FAILED (Kafka Connect onlyFailed)')
-    .action(adminAction(async (ctx, name) => {
+    .action(adminAction(async (ctx, ...names) => forEach(ctx, names.flat(), async (name) => {
       const status = await ctx.admin.connectors.restart(name, { includeTasks: ctx.options['includeTasks'] === true, onlyFailed: ctx.options['onlyFailed'] === true });
-      ctx.print(() => `restart requested\n${formatStatus(status)}`, status);
-    }));
+      return `restart requested\n${formatStatus(status)}`;
+    })));
 
   adminFlags(connectors.command('restart-partition'))
     .description('restart one stream partition from its committed offset (Kafka Connect: restart a task)')

@@ -71,7 +71,7 @@ export function formatStatus(status: ConnectorStatus): string {
     lines.push(status.state === 'STOPPED' ? 'no partitions run while STOPPED; resume with: tributary connectors resume ' + status.name : 'no stream partitions discovered yet');
     return lines.join('\n');
   }
-  lines.push('', renderTable(['PARTITION', 'STATE', 'WORKER', 'EPOCH', 'ERROR'], status.partitions.map((p) => [p.partition, p.state, p.workerId || '-', String(p.epoch), p.error ?? ''])));
+  lines.push('', renderTable(['PARTITION', 'STATE', 'WORKER', 'EPOCH', 'ERROR'], status.partitions.map((p) => [p.partition, p.stale ? `${p.state} (stale)` : p.state, p.workerId || '-', String(p.epoch), p.error ?? ''])));
   const failed = status.partitions.filter((p) => p.state === 'FAILED');
   if (failed.length > 0) lines.push('', `restart the failed partitions with: tributary connectors restart ${status.name} --include-tasks --only-failed`);
   return lines.join('\n');
@@ -105,12 +105,13 @@ export function offsetsJson(name: string, offsets: readonly PartitionOffset[]) {
 
 export function formatPlugins(plugins: readonly PluginInfo[]): string {
   if (plugins.length === 0) return 'no plugins installed; add *.plugin.json files to the workers\' --plugin-path';
-  return renderTable(['NAME', 'KIND', 'VERSION', 'SUMMARY'], plugins.map((p) => [p.name, p.kind, p.version, p.summary]));
+  return renderTable(['NAME', 'TYPE', 'VERSION', 'SUMMARY'], plugins.map((p) => [p.name, p.type || p.kind, p.version || '-', p.summary]));
 }
 
 export function formatValidation(result: ValidationResult): string {
-  if (result.valid) return `the config is valid for plugin ${result.plugin}`;
-  return [`the config is not valid for plugin ${result.plugin || '(none)'}:`, ...result.errors.map((e) => `  ${e.key || '(config)'}: ${e.message}`)].join('\n');
+  const warnings = result.warnings.map((w) => `  warning: ${w.key}: ${w.message}`);
+  if (result.valid) return [`the config is valid for plugin ${result.plugin}`, ...warnings].join('\n');
+  return [`the config is not valid for plugin ${result.plugin || '(none)'}:`, ...result.errors.map((e) => `  ${e.key || '(config)'}: ${e.message}`), ...warnings].join('\n');
 }
 
 function ago(ms: number | undefined, now: number): string {

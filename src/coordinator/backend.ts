@@ -11,7 +11,10 @@
  *   /tributary/<cluster>/workers/<id>                     lease-bound WorkerInfo (JSON)
  *   /tributary/<cluster>/connectors/<name>/config         ConnectorRecord (JSON)
  *   /tributary/<cluster>/connectors/<name>/partitions     discovered stream partitions (JSON)
- *   /tributary/<cluster>/assignments/<worker-id>          AssignmentRecord[] (JSON)
+ *   /tributary/<cluster>/owners/<name>/<partition>        AssignmentRecord of one partition (JSON)
+ *   /tributary/<cluster>/assignments/<worker-id>          AssignmentRecord[] (JSON): the layout before
+ *                                                          per-partition keys; still read, deleted by
+ *                                                          the first leader that writes the new one
  *   /tributary/<cluster>/offsets/<name>/<partition>       committed offset + epoch (JSON, offset base64)
  *   /tributary/<cluster>/status/<name>/<partition>        StatusRecord (JSON)
  *   /tributary/<cluster>/epoch                            last assignment epoch handed out
@@ -68,8 +71,11 @@ export type StateWrite =
   | { type: 'putConnector'; record: ConnectorRecord }
   | { type: 'deleteConnector'; name: string }
   | { type: 'putPartitions'; connector: string; partitions: PartitionRecord[] }
-  | { type: 'putAssignments'; workerId: string; assignments: AssignmentRecord[] }
-  | { type: 'deleteAssignments'; workerId: string }
+  /** Who owns one partition under which epoch (one key per partition: writes grow with what changed). */
+  | { type: 'putAssignment'; assignment: AssignmentRecord }
+  | { type: 'deleteAssignment'; connector: string; partition: string }
+  /** Removes a worker's assignment list of the old layout (assignments/<worker-id>). */
+  | { type: 'deleteLegacyAssignments'; workerId: string }
   | { type: 'commitOffset'; connector: string; partition: string; offset: CommittedOffset }
   | { type: 'deleteOffset'; connector: string; partition: string }
   | { type: 'putStatus'; status: StatusRecord }
@@ -86,6 +92,11 @@ export interface ClusterSnapshot {
   statuses: StatusRecord[];
   /** The last assignment epoch handed out (0 if none). */
   epoch: bigint;
+  /**
+   * Workers whose assignment list is still stored in the old one-key-per-worker layout (read
+   * into `assignments`); the new leader rewrites them as per-partition keys and deletes these.
+   */
+  legacyAssignmentWorkers?: string[];
 }
 
 export interface Leadership {
@@ -104,6 +115,12 @@ export interface Leadership {
 
 export interface CoordinatorBackend {
   readonly kind: 'etcd' | 'memory';
+  /**
+   * The longest a leader that died can still appear elected (its lease TTL plus how late the
+   * backend may expire it), in ms. A session timeout must leave room for it, or a leader's death
+   * fences every worker before its successor can answer them.
+   */
+  readonly leaderExpiryMs?: number;
   start(): Promise<void>;
   /** Releases leases and watches; a held leadership is resigned. Idempotent. */
   stop(): Promise<void>;

@@ -66,6 +66,11 @@ export class FileOffsetStore implements OffsetStore {
     return this.writing;
   }
 
+  /** The state file holds every commit once the next write is done. */
+  persist(): Promise<void> {
+    return this.flush();
+  }
+
   async stop(): Promise<void> {
     await this.flush();
   }

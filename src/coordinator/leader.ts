@@ -21,17 +21,20 @@ import {
   type SessionResponseSchema,
   type Hello,
   type OffsetReport,
+  type PartitionRef,
   type RevokeAck,
   type StatusReport,
 } from '../gen/tributary/cluster/v1/cluster_pb.js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, describeError } from '../errors.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, describeError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
 import { sameConfig } from '../util/config.js';
 import { partitionKey, planAssignment, type Ownership } from './assignment.js';
-import type { ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
+import type { AssignmentRecord, ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
 import { LeaderState, type OwnedPartition } from './leader-state.js';
+import { ReportBuffer } from './report-buffer.js';
+import { StateWriter } from './state-writer.js';
 
 type SessionResponseInit = MessageInitShape<typeof SessionResponseSchema>;
 
@@ -67,9 +70,27 @@ export interface LeaderOptions {
 interface WorkerSession {
   info: WorkerInfo;
   out: AsyncQueue<SessionResponseInit>;
+  /** The worker process's incarnation from its hello (empty from older workers). */
+  incarnation: string;
   closed: boolean;
   /** Announced a planned departure: gets nothing new, everything it owns is moved. */
   leaving: boolean;
+  /** The highest report id received on this session. */
+  reportId: bigint;
+  /** A report asked to be persisted now and answered (OffsetsPersisted) since the last answer. */
+  ackWanted: boolean;
+  /** Offsets refused since the last answer (not owned under their epoch). */
+  refused: PartitionRef[];
+}
+
+/** Answers to reports that a write in progress makes durable; `deliver` once it succeeded. */
+interface ReportAcks {
+  deliver(): void;
+  restore(): void;
+}
+
+function assignmentRecord(o: OwnedPartition): AssignmentRecord {
+  return { connector: o.connector, partition: o.partition, workerId: o.workerId, epoch: o.epoch };
 }
 
 const targetToProto: Record<TargetState, TargetStateProto> = {
@@ -83,8 +104,24 @@ export class Leader {
   private readonly sessions = new Map<string, WorkerSession>();
   private readonly lastSeen = new Map<string, number>();
   private readonly discoveries = new Map<string, AbortController>();
-  private readonly pendingWrites = new Map<string, StateWrite>();
-  private readonly dirtyWorkers = new Set<string>();
+  /** Accepted offset and status reports not yet persisted. */
+  private readonly reports = new ReportBuffer();
+  /** The one path to etcd: writes run one after another, each built when its turn comes. */
+  private readonly writer: StateWriter;
+  /**
+   * Partitions whose persisted assignment key (owners/<connector>/<partition>) is out of date,
+   * with the version of that change: a rebalance writes these and its additions, nothing else.
+   */
+  private readonly dirtyOwners = new Map<string, { connector: string; partition: string; version: number }>();
+  private dirtyVersion = 0;
+  /** Workers whose old-layout assignment list still exists; deleted with the first rebalance. */
+  private legacyAssignmentWorkers: string[];
+  private flushing: Promise<void> | undefined;
+  /** A flush was asked for while one ran: its take() came too early for the later reports. */
+  private flushAgain = false;
+  /** The latest report sequence taken per partition and epoch: an older report is refused. */
+  private readonly reportSeqs = new Map<string, { epoch: bigint; seq: bigint }>();
+  private readonly rebalanceBackoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
   private readonly connectorErrors = new Map<string, string>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -97,8 +134,12 @@ export class Leader {
 
   constructor(private readonly options: LeaderOptions) {
     this.state = new LeaderState(options.snapshot);
+    this.legacyAssignmentWorkers = [...(options.snapshot.legacyAssignmentWorkers ?? [])];
+    // Migration from one list per worker: every partition's key is written by the first rebalance.
+    if (this.legacyAssignmentWorkers.length > 0) for (const o of this.state.owners.values()) this.markDirty(o.connector, o.partition.id);
     this.log = options.logger.child({ component: 'leader', term: String(options.leadership.term) });
     this.now = options.now ?? Date.now;
+    this.writer = new StateWriter(options.leadership);
   }
 
   get term(): bigint {
@@ -107,6 +148,10 @@ export class Leader {
 
   get epoch(): bigint {
     return this.state.epoch;
+  }
+
+  get sessionTimeoutMs(): number {
+    return this.options.sessionTimeoutMs;
   }
 
   /** Takes over: every worker that owns partitions gets a full session timeout to reconnect. */
@@ -130,6 +175,7 @@ export class Leader {
     this.stopped.abort();
     for (const t of this.timers) clearInterval(t);
     for (const d of this.discoveries.values()) d.abort();
+    await this.flushing;
     if (!this.options.leadership.lost.aborted) await this.flushReports();
     for (const s of this.sessions.values()) this.closeSession(s);
     this.sessions.clear();
@@ -199,14 +245,30 @@ export class Leader {
   private onHello(hello: Hello, out: AsyncQueue<SessionResponseInit>): WorkerSession {
     const info: WorkerInfo = { id: hello.workerId, address: hello.address, capacity: hello.capacity || 1, version: hello.version };
     const previous = this.sessions.get(info.id);
+    if (previous && !previous.closed && previous.incarnation && hello.incarnation && previous.incarnation !== hello.incarnation && this.now() - (this.lastSeen.get(info.id) ?? 0) <= this.options.sessionTimeoutMs) {
+      this.log.error({ workerId: info.id, address: info.address, running: previous.info.address }, 'refused a second process with a worker id already in use');
+      throw new AlreadyExistsError(`worker id "${info.id}" is already in use by a live worker at ${previous.info.address}; start this process with another --id (or stop the other one first)`);
+    }
     if (previous) this.closeSession(previous);
-    const session: WorkerSession = { info, out, closed: false, leaving: false };
+    const session: WorkerSession = { info, out, incarnation: hello.incarnation, closed: false, leaving: false, reportId: 0n, ackWanted: false, refused: [] };
     this.sessions.set(info.id, session);
     this.lastSeen.set(info.id, this.now());
+    // Revokes finished while the previous session was failing: as if their acks had arrived then.
+    for (const ack of hello.revoked) this.onRevokeAck(session, ack);
     const disown = hello.running.filter((ref) => {
       const owner = this.state.owner(ref.connector, ref.partition);
       return !owner || owner.workerId !== info.id || owner.epoch !== ref.epoch;
     });
+    // What the worker owns here but does not run (it fenced itself, or an assign was lost with its
+    // last session) is released now and reassigned by the next rebalance, from the committed offset.
+    const runs = new Set(hello.running.map((r) => `${partitionKey(r)}\u0000${r.epoch}`));
+    let released = 0;
+    for (const [key, o] of this.state.owners) {
+      if (o.workerId !== info.id || runs.has(`${key}\u0000${o.epoch}`)) continue;
+      this.state.owners.delete(key);
+      this.markDirty(o.connector, o.partition.id);
+      released++;
+    }
     out.push({
       kind: {
         case: 'welcome',
@@ -223,7 +285,7 @@ export class Leader {
     this.sendAssign(info.id, owned.filter((o) => !o.revoking));
     const revoking = owned.filter((o) => o.revoking);
     if (revoking.length > 0) this.sendRevoke(info.id, revoking, 'revoke outstanding from before the reconnect');
-    this.log.info({ workerId: info.id, address: info.address, adopted: hello.running.length - disown.length, disowned: disown.length }, 'worker joined');
+    this.log.info({ workerId: info.id, address: info.address, adopted: hello.running.length - disown.length, disowned: disown.length, released }, 'worker joined');
     this.requestRebalance();
     return session;
   }
@@ -246,11 +308,45 @@ export class Leader {
       const owner = this.ownedBy(session, o.ref);
       if (!owner || !o.ref) {
         this.refusedReports++;
+        if (o.ref) session.refused.push(o.ref);
         this.log.debug({ workerId: session.info.id, ref: o.ref && { ...o.ref, epoch: String(o.ref.epoch) } }, 'refused an offset report from a stale owner or epoch');
         continue;
       }
+      const key = partitionKey(o.ref);
+      const last = this.reportSeqs.get(key);
+      if (o.seq > 0n && last && last.epoch === o.ref.epoch && o.seq <= last.seq) {
+        // Delivered late (e.g. over a session that ended after a newer one began): never move back.
+        this.refusedReports++;
+        this.log.debug({ workerId: session.info.id, connector: o.ref.connector, partition: o.ref.partition, seq: String(o.seq), last: String(last.seq) }, 'refused an offset report older than one already taken');
+        continue;
+      }
+      if (o.seq > 0n) this.reportSeqs.set(key, { epoch: o.ref.epoch, seq: o.seq });
       this.commitOffset(o.ref.connector, o.ref.partition, o.offset, o.ref.epoch);
     }
+    if (report.reportId > session.reportId) session.reportId = report.reportId;
+    if (report.persistNow) {
+      session.ackWanted = true;
+      void this.flushReports();
+    }
+  }
+
+  /** Captures the answers owed to sessions whose reports the write being built makes durable. */
+  private captureReportAcks(): ReportAcks {
+    const owed = [...this.sessions.values()].filter((s) => s.ackWanted).map((s) => ({ session: s, reportId: s.reportId, refused: s.refused.splice(0) }));
+    for (const o of owed) o.session.ackWanted = false;
+    return {
+      deliver: () => {
+        for (const o of owed) {
+          if (!o.session.closed) o.session.out.push({ kind: { case: 'offsetsPersisted', value: { reportId: o.reportId, refused: o.refused } } });
+        }
+      },
+      restore: () => {
+        for (const o of owed) {
+          o.session.ackWanted = true;
+          o.session.refused.push(...o.refused);
+        }
+      },
+    };
   }
 
   private commitOffset(connector: string, partition: string, offset: Uint8Array, epoch: bigint): void {
@@ -260,7 +356,7 @@ export class Leader {
     if (current && current.epoch > epoch) return;
     const committed = { offset, epoch };
     this.state.setOffset(connector, partition, committed);
-    this.pendingWrites.set(`o\u0000${connector}\u0000${partition}`, { type: 'commitOffset', connector, partition, offset: committed });
+    this.reports.mark('offset', connector, partition);
   }
 
   private onStatus(session: WorkerSession, report: StatusReport): void {
@@ -277,7 +373,7 @@ export class Leader {
         updatedAt: this.now(),
       };
       this.state.statuses.set(partitionKey(status), status);
-      this.pendingWrites.set(`s\u0000${status.connector}\u0000${status.partition}`, { type: 'putStatus', status });
+      this.reports.mark('status', status.connector, status.partition);
     }
   }
 
@@ -286,7 +382,7 @@ export class Leader {
     if (!owner || !ack.ref) return;
     if (ack.finalOffset !== undefined) this.commitOffset(owner.connector, owner.partition.id, ack.finalOffset, owner.epoch);
     this.state.owners.delete(partitionKey({ connector: owner.connector, partition: owner.partition.id }));
-    this.dirtyWorkers.add(owner.workerId);
+    this.markDirty(owner.connector, owner.partition.id);
     this.log.info({ connector: owner.connector, partition: owner.partition.id, workerId: owner.workerId, clean: ack.clean, reason: owner.revoking }, 'revoke acknowledged');
     this.requestRebalance();
   }
@@ -325,16 +421,24 @@ export class Leader {
     for (const [key, o] of this.state.owners) {
       if (o.workerId !== workerId) continue;
       this.state.owners.delete(key);
+      this.markDirty(o.connector, o.partition.id);
       lost++;
     }
-    this.dirtyWorkers.add(workerId);
     this.log.warn({ workerId, silentMs, partitions: lost }, 'worker declared dead; its partitions move to live workers from their committed offsets');
     this.requestRebalance();
   }
 
   // ---------------------------------------------------------------- rebalance
 
-  /** Coalesces triggers: at most one rebalance runs, and one more is queued behind it. */
+  private markDirty(connector: string, partition: string): void {
+    this.dirtyOwners.set(partitionKey({ connector, partition }), { connector, partition, version: ++this.dirtyVersion });
+  }
+
+  /**
+   * Coalesces triggers: at most one rebalance runs, and one more is queued behind it. A failed
+   * one (etcd unreachable for a moment) is retried with capped backoff until it succeeds or the
+   * leadership is lost; nothing of it was applied or sent meanwhile.
+   */
   requestRebalance(): void {
     if (this.stopped.signal.aborted || this.rebalanceQueued) return;
     this.rebalanceQueued = true;
@@ -343,14 +447,81 @@ export class Leader {
       if (this.stopped.signal.aborted) return;
       try {
         await this.rebalance();
+        this.rebalanceBackoff.reset();
       } catch (err) {
-        this.log.error({ err: describeError(err).message }, 'rebalance failed');
-        if (this.options.leadership.lost.aborted) await this.stop('leadership lost');
+        if (this.options.leadership.lost.aborted) {
+          await this.stop('leadership lost');
+          return;
+        }
+        const delay = this.rebalanceBackoff.next();
+        this.log.warn({ err: describeError(err).message, retryInMs: delay }, 'rebalance could not be persisted; retrying');
+        const retry = setTimeout(() => this.requestRebalance(), delay);
+        retry.unref();
       }
     });
   }
 
+  /**
+   * Plans on a copy of the ownership, persists the new assignment lists (with the offsets that
+   * ride along), and only then applies them to memory and sends assigns and revokes. So memory
+   * and every message sent reflect persisted state only.
+   */
   private async rebalance(): Promise<void> {
+    let planned: ReturnType<Leader['planChanges']> | undefined;
+    let offsets: ReturnType<ReportBuffer['take']> | undefined;
+    await this.writer.write(() => {
+      planned = this.planChanges();
+      if (planned.writes.length === 0) return [];
+      offsets = this.reports.take(this.state, ['offset']);
+      return [...offsets.writes, ...planned.writes];
+    });
+    if (!planned) return;
+    offsets?.settle();
+    for (const [key, version] of planned.dirty) if (this.dirtyOwners.get(key)?.version === version) this.dirtyOwners.delete(key);
+    if (planned.legacyDeleted) this.legacyAssignmentWorkers = [];
+    if (planned.epoch > this.state.epoch) this.state.epoch = planned.epoch;
+
+    // The state may have moved while the write was in flight: apply only what still holds.
+    let stale = false;
+    const assigned = new Map<string, OwnedPartition[]>();
+    for (const o of planned.additions) {
+      const key = partitionKey({ connector: o.connector, partition: o.partition.id });
+      const session = this.sessions.get(o.workerId);
+      if (this.state.owners.has(key) || !this.state.partition(o.connector, o.partition.id) || !session || session.leaving) {
+        // Persisted for a worker that will not run it: the next rebalance rewrites that key.
+        this.markDirty(o.connector, o.partition.id);
+        stale = true;
+        continue;
+      }
+      this.state.owners.set(key, o);
+      assigned.set(o.workerId, [...(assigned.get(o.workerId) ?? []), o]);
+    }
+    const revokes = new Map<string, { owned: OwnedPartition[]; reason: string }>();
+    for (const { owner, why, reason } of planned.revokes) {
+      if (this.state.owner(owner.connector, owner.partition.id) !== owner || owner.revoking || !this.sessions.has(owner.workerId)) continue;
+      owner.revoking = why;
+      const entry = revokes.get(owner.workerId) ?? { owned: [], reason };
+      entry.owned.push(owner);
+      revokes.set(owner.workerId, entry);
+    }
+    for (const [workerId, list] of assigned) this.sendAssign(workerId, list);
+    for (const [workerId, { owned, reason }] of revokes) this.sendRevoke(workerId, owned, reason);
+    if (planned.additions.length + planned.revokes.length > 0) {
+      this.log.info({ assigned: planned.additions.length, revoking: planned.revokes.length, epoch: String(this.state.epoch) }, 'rebalanced');
+    }
+    if (stale) this.requestRebalance();
+  }
+
+  /** What a rebalance would change, computed without touching the state. */
+  private planChanges(): {
+    additions: OwnedPartition[];
+    revokes: Array<{ owner: OwnedPartition; why: 'move' | 'drop'; reason: string }>;
+    /** Partition keys written, with the dirty version each write covers (-1: an addition). */
+    dirty: Map<string, number>;
+    legacyDeleted: boolean;
+    epoch: bigint;
+    writes: StateWrite[];
+  } {
     const workers = [...new Set([...this.sessions.keys(), ...this.lastSeen.keys()])].map((id) => {
       const session = this.sessions.get(id);
       return { id, capacity: session?.info.capacity ?? 1, available: session !== undefined && !session.leaving };
@@ -358,56 +529,42 @@ export class Leader {
     const current: Ownership[] = [...this.state.owners.values()].map((o) => ({ connector: o.connector, partition: o.partition.id, workerId: o.workerId, revoking: o.revoking !== undefined }));
     const plan = planAssignment({ desired: this.state.desired(), workers, current });
 
-    const revokes = new Map<string, { owned: OwnedPartition[]; reason: string }>();
-    const addRevoke = (o: OwnedPartition, why: 'move' | 'drop', reason: string) => {
-      if (!this.sessions.has(o.workerId)) return;
-      o.revoking = why;
-      const entry = revokes.get(o.workerId) ?? { owned: [], reason };
-      entry.owned.push(o);
-      revokes.set(o.workerId, entry);
-    };
-    for (const d of plan.drop) addRevoke(this.state.owner(d.connector, d.partition)!, 'drop', 'partition no longer runs');
-    for (const m of plan.move) addRevoke(this.state.owner(m.connector, m.partition)!, 'move', 'rebalancing');
-
-    const assigned = new Map<string, OwnedPartition[]>();
+    const revokes: Array<{ owner: OwnedPartition; why: 'move' | 'drop'; reason: string }> = [];
+    for (const d of plan.drop) {
+      const owner = this.state.owner(d.connector, d.partition);
+      if (owner && this.sessions.has(owner.workerId)) revokes.push({ owner, why: 'drop', reason: 'partition no longer runs' });
+    }
+    for (const m of plan.move) {
+      const owner = this.state.owner(m.connector, m.partition);
+      if (owner && this.sessions.has(owner.workerId)) revokes.push({ owner, why: 'move', reason: 'rebalancing' });
+    }
+    let epoch = this.state.epoch;
+    const additions: OwnedPartition[] = [];
     for (const a of plan.assign) {
       const partition = this.state.partition(a.connector, a.partition);
       if (!partition) continue;
-      const owned: OwnedPartition = { connector: a.connector, partition, workerId: a.workerId, epoch: this.state.nextEpoch() };
-      this.state.owners.set(partitionKey(a), owned);
-      this.dirtyWorkers.add(a.workerId);
-      const list = assigned.get(a.workerId) ?? [];
-      list.push(owned);
-      assigned.set(a.workerId, list);
+      epoch += 1n;
+      additions.push({ connector: a.connector, partition, workerId: a.workerId, epoch });
     }
-
-    if (this.dirtyWorkers.size > 0) {
-      // Persist ownership (and the final offsets of revoked partitions) before anyone is told.
-      const writes: StateWrite[] = [...this.takeOffsetWrites()];
-      for (const workerId of this.dirtyWorkers) {
-        const list = this.state.assignmentsOf(workerId);
-        writes.push(list.length === 0 ? { type: 'deleteAssignments', workerId } : { type: 'putAssignments', workerId, assignments: list });
-      }
-      writes.push({ type: 'putEpoch', epoch: this.state.epoch });
-      this.dirtyWorkers.clear();
-      await this.options.leadership.write(writes);
+    // Writes grow with what changed: one key per added, moved or released partition.
+    const dirty = new Map<string, number>();
+    const writes: StateWrite[] = [];
+    const added = new Map(additions.map((o) => [partitionKey({ connector: o.connector, partition: o.partition.id }), o]));
+    for (const [key, d] of this.dirtyOwners) {
+      dirty.set(key, d.version);
+      if (added.has(key)) continue;
+      const o = this.state.owners.get(key);
+      writes.push(o ? { type: 'putAssignment', assignment: assignmentRecord(o) } : { type: 'deleteAssignment', connector: d.connector, partition: d.partition });
     }
-    for (const [workerId, list] of assigned) this.sendAssign(workerId, list);
-    for (const [workerId, { owned, reason }] of revokes) this.sendRevoke(workerId, owned, reason);
-    if (plan.assign.length + plan.move.length + plan.drop.length > 0) {
-      this.log.info({ assigned: plan.assign.length, moving: plan.move.length, dropped: plan.drop.length, epoch: String(this.state.epoch) }, 'rebalanced');
+    for (const [key, o] of added) {
+      if (!dirty.has(key)) dirty.set(key, -1);
+      writes.push({ type: 'putAssignment', assignment: assignmentRecord(o) });
     }
-  }
-
-  /** Offset commits ride along with the ownership write, so a new owner never starts behind. */
-  private takeOffsetWrites(): StateWrite[] {
-    const out: StateWrite[] = [];
-    for (const [key, w] of this.pendingWrites) {
-      if (w.type !== 'commitOffset') continue;
-      out.push(w);
-      this.pendingWrites.delete(key);
-    }
-    return out;
+    const legacyDeleted = this.legacyAssignmentWorkers.length > 0;
+    // Last, so a batch cut short (etcd's per-transaction cap) never loses the old list first.
+    for (const workerId of this.legacyAssignmentWorkers) writes.push({ type: 'deleteLegacyAssignments', workerId });
+    if (writes.length > 0) writes.push({ type: 'putEpoch', epoch });
+    return { additions, revokes, dirty, legacyDeleted, epoch, writes };
   }
 
   private sendAssign(workerId: string, owned: OwnedPartition[]): void {
@@ -425,6 +582,7 @@ export class Leader {
               config: connector?.config ?? {},
               targetState: targetToProto[connector?.targetState ?? 'RUNNING'],
               committedOffset: this.state.offset(o.connector, o.partition.id)?.offset,
+              committedOffsetEpoch: this.state.offset(o.connector, o.partition.id)?.epoch,
             };
           }),
         },
@@ -438,20 +596,42 @@ export class Leader {
     });
   }
 
-  /** Writes buffered offset and status reports in one transaction. */
-  async flushReports(): Promise<void> {
-    if (this.pendingWrites.size === 0 || this.options.leadership.lost.aborted) return;
-    const writes = [...this.pendingWrites.values()];
-    this.pendingWrites.clear();
-    try {
-      await this.options.leadership.write(writes);
-    } catch (err) {
-      this.log.warn({ err: describeError(err).message }, 'could not persist offset reports');
-      for (const w of writes) {
-        const key = w.type === 'commitOffset' ? `o\u0000${w.connector}\u0000${w.partition}` : w.type === 'putStatus' ? `s\u0000${w.status.connector}\u0000${w.status.partition}` : undefined;
-        if (key && !this.pendingWrites.has(key)) this.pendingWrites.set(key, w);
-      }
+  /**
+   * Writes buffered offset and status reports in one transaction, built from the current state
+   * when its turn comes. One flush at a time; a failed one leaves its keys dirty for the next.
+   */
+  flushReports(): Promise<void> {
+    if (this.options.leadership.lost.aborted) return this.flushing ?? Promise.resolve();
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
     }
+    if (this.reports.size === 0 && ![...this.sessions.values()].some((s) => s.ackWanted)) return Promise.resolve();
+    this.flushing = (async () => {
+      let taken: ReturnType<ReportBuffer['take']> | undefined;
+      let acks: ReportAcks | undefined;
+      try {
+        // Built when its turn comes: every earlier write is done, so whatever reports arrived
+        // before this moment are durable once this one is (or already were).
+        await this.writer.write(() => {
+          taken = this.reports.take(this.state);
+          acks = this.captureReportAcks();
+          return taken.writes;
+        });
+        taken?.settle();
+        acks?.deliver();
+      } catch (err) {
+        acks?.restore();
+        this.log.warn({ err: describeError(err).message }, 'could not persist offset reports; they stay buffered');
+      } finally {
+        this.flushing = undefined;
+      }
+      if (this.flushAgain) {
+        this.flushAgain = false;
+        await this.flushReports();
+      }
+    })();
+    return this.flushing;
   }
 
   // ---------------------------------------------------------------- discovery
@@ -479,8 +659,9 @@ export class Leader {
           const removed = new Set(change.removed);
           const next = current.filter((p) => !removed.has(p.id));
           for (const p of change.added) if (!next.some((q) => q.id === p.id)) next.push(p);
+          await this.writer.write([{ type: 'putPartitions', connector: connector.name, partitions: next }]);
+          if (signal.aborted) return;
           this.state.partitions.set(connector.name, next);
-          await this.options.leadership.write([{ type: 'putPartitions', connector: connector.name, partitions: next }]);
           this.log.info({ connector: connector.name, partitions: next.length, added: change.added.length, removed: change.removed.length }, 'stream partitions discovered');
           this.requestRebalance();
         }
@@ -503,7 +684,7 @@ export class Leader {
     const previous = this.state.connectors.get(record.name);
     if (!previous) await this.options.lifecycle?.created(record);
     else if (!sameConfig(previous.config, record.config)) await this.options.lifecycle?.updated(record, previous);
-    await this.options.leadership.write([{ type: 'putConnector', record }]);
+    await this.writer.write([{ type: 'putConnector', record }]);
     this.state.connectors.set(record.name, record);
     const configChanged = previous !== undefined && !sameConfig(previous.config, record.config);
     if (configChanged) {
@@ -531,7 +712,15 @@ export class Leader {
       this.log.warn({ connector: name, err: describeError(err).message }, 'the plugin\'s ConnectorDeleted hook failed; deleting anyway');
     }
     this.stopDiscovery(name);
-    await this.options.leadership.write([{ type: 'deleteConnector', name }]);
+    // Buffered reports of the connector are never written again, not even by a flush in flight.
+    this.reports.fence(name);
+    try {
+      await this.writer.write([{ type: 'deleteConnector', name }]);
+    } finally {
+      this.reports.unfence(name);
+    }
+    this.reports.forgetConnector(name);
+    for (const key of this.reportSeqs.keys()) if (key.startsWith(`${name}\u0000`)) this.reportSeqs.delete(key);
     this.connectorErrors.delete(name);
     this.state.connectors.delete(name);
     this.state.partitions.delete(name);
@@ -592,9 +781,9 @@ export class Leader {
         this.state.setOffset(name, partition, committed);
         writes.push({ type: 'commitOffset', connector: name, partition, offset: committed });
       }
-      this.pendingWrites.delete(`o\u0000${name}\u0000${partition}`);
+      this.reports.forget('offset', name, partition);
     }
-    if (writes.length > 0) await this.options.leadership.write(writes);
+    if (writes.length > 0) await this.writer.write(writes);
   }
 
   private revokeConnector(name: string, why: 'restart' | 'drop', reason: string): void {

@@ -46,6 +46,8 @@ const NOT_LEADER = 'this worker is no longer the leader (it resigned or the back
 
 export class MemoryBackend implements CoordinatorBackend {
   readonly kind = 'memory' as const;
+  /** A resigned or stopped holder is gone at once. */
+  readonly leaderExpiryMs = 0;
   private readonly keys: ClusterKeys;
   private readonly log: Logger;
   /** Cluster state by full key, as the etcd backend would store it. */

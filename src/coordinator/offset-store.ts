@@ -23,5 +23,11 @@ export interface OffsetStore {
   commit(connector: string, partition: string, offset: Uint8Array, epoch?: bigint): void;
   /** Writes pending commits. */
   flush(): Promise<void>;
+  /**
+   * Resolves once the latest commit of this partition is durable (at-most-once produces only
+   * after it); rejects with FailedPreconditionError if the store will not take it (a cluster
+   * worker that no longer owns the partition under its epoch).
+   */
+  persist(connector: string, partition: string): Promise<void>;
   stop(): Promise<void>;
 }

@@ -14,6 +14,8 @@ export interface ClientOptions {
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
   credentials?: grpc.ChannelCredentials;
+  /** Metadata sent with every call (e.g. `authorization: Bearer …`). */
+  metadata?: Record<string, string>;
 }
 
 const defaultChannelOptions: grpc.ChannelOptions = {
@@ -95,13 +97,17 @@ export function createClient<S extends GenServiceMethods>(
     const what = `${service.name}.${method.name} at ${address}`;
     const ser = def.requestSerialize as (v: object) => Buffer;
     const de = def.responseDeserialize as (b: Buffer) => object;
-    const metadata = () => new grpc.Metadata();
+    const metadataOf = (opts: CallOptions | undefined) => {
+      const m = new grpc.Metadata();
+      for (const [k, v] of Object.entries({ ...options.metadata, ...opts?.metadata })) m.set(k, v);
+      return m;
+    };
     switch (method.methodKind) {
       case 'unary':
         client[method.localName] = (request: object, opts?: CallOptions) =>
           new Promise((resolve, reject) => {
             let unbind = () => {};
-            const call = raw.makeUnaryRequest(def.path, ser, de, request, metadata(), callOptionsOf(opts), (err, value) => {
+            const call = raw.makeUnaryRequest(def.path, ser, de, request, metadataOf(opts), callOptionsOf(opts), (err, value) => {
               unbind();
               if (err) reject(fromServiceError(err, what));
               else resolve(value);
@@ -111,7 +117,7 @@ export function createClient<S extends GenServiceMethods>(
         break;
       case 'server_streaming':
         client[method.localName] = (request: object, opts?: CallOptions) => {
-          const call = raw.makeServerStreamRequest(def.path, ser, de, request, metadata(), callOptionsOf(opts));
+          const call = raw.makeServerStreamRequest(def.path, ser, de, request, metadataOf(opts), callOptionsOf(opts));
           return responses(call, what, bindSignal(call, opts?.signal));
         };
         break;
@@ -119,7 +125,7 @@ export function createClient<S extends GenServiceMethods>(
         client[method.localName] = (requests: AsyncIterable<object>, opts?: CallOptions) =>
           new Promise((resolve, reject) => {
             let unbind = () => {};
-            const call = raw.makeClientStreamRequest(def.path, ser, de, metadata(), callOptionsOf(opts), (err, value) => {
+            const call = raw.makeClientStreamRequest(def.path, ser, de, metadataOf(opts), callOptionsOf(opts), (err, value) => {
               unbind();
               if (err) reject(fromServiceError(err, what));
               else resolve(value);
@@ -130,7 +136,7 @@ export function createClient<S extends GenServiceMethods>(
         break;
       case 'bidi_streaming':
         client[method.localName] = (requests: AsyncIterable<object>, opts?: CallOptions) => {
-          const call = raw.makeBidiStreamRequest(def.path, ser, de, metadata(), callOptionsOf(opts));
+          const call = raw.makeBidiStreamRequest(def.path, ser, de, metadataOf(opts), callOptionsOf(opts));
           void pump(requests, call);
           return responses(call, what, bindSignal(call, opts?.signal));
         };

@@ -16,7 +16,9 @@ function contextOf(call: ServerCall): CallContext {
   const controller = new AbortController();
   const abort = () => controller.abort(new Error('call cancelled by the client'));
   (call as grpc.ServerUnaryCall<object, object>).once('cancelled', abort);
-  return { signal: controller.signal, metadata: call.metadata, peer: call.getPeer() };
+  // Set only for a TLS peer whose certificate the CA verified (grpc-js leaves it out otherwise).
+  const peerCertificate = call.getAuthContext()?.sslPeerCertificate;
+  return { signal: controller.signal, metadata: call.metadata, peer: call.getPeer(), peerCertificate };
 }
 
 async function* requestsOf(call: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>, signal: AbortSignal): AsyncGenerator<object> {

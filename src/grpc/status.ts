@@ -13,7 +13,9 @@ import {
   InternalError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   TributaryError,
+  UnauthenticatedError,
   UnavailableError,
   type ConfigProblem,
   type ErrorCode,
@@ -30,6 +32,8 @@ const toStatus: Record<ErrorCode, grpc.status> = {
   DEADLINE_EXCEEDED: grpc.status.DEADLINE_EXCEEDED,
   CANCELLED: grpc.status.CANCELLED,
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
   INTERNAL: grpc.status.INTERNAL,
 };
 
@@ -85,6 +89,10 @@ export function fromServiceError(err: unknown, what: string): TributaryError {
       return new DeadlineExceededError(`${what}: ${details}`, options);
     case grpc.status.CANCELLED:
       return new CancelledError(`${what}: ${details}`, options);
+    case grpc.status.UNAUTHENTICATED:
+      return new UnauthenticatedError(details, options);
+    case grpc.status.PERMISSION_DENIED:
+      return new PermissionDeniedError(details, options);
     default:
       return new InternalError(`${what}: ${details} (gRPC status ${grpc.status[e.code] ?? e.code})`, options);
   }

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 
@@ -7,6 +8,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Deadline for the whole call, in ms from now. */
   timeoutMs?: number;
+  /** Request metadata, e.g. `authorization` (merged over the client's own). */
+  metadata?: Record<string, string>;
 }
 
 type Unary = { methodKind: 'unary'; input: DescMessage; output: DescMessage };
@@ -40,6 +43,8 @@ export interface CallContext {
   signal: AbortSignal;
   metadata: grpc.Metadata;
   peer: string;
+  /** The client's certificate, only over TLS and only when it was verified against the server's CA. */
+  peerCertificate?: PeerCertificate;
 }
 
 type ReqMsg<M extends { input: DescMessage }> = MessageShape<M['input']>;

@@ -12,6 +12,7 @@ import type {
   ProducerClient,
   ProducerOptions,
 } from './types.js';
+import { compileSecurity, PLAINTEXT_SECURITY, type CompiledSecurity, type SecurityClient } from './security.js';
 
 export interface CompiledConnection {
   brokers: string[];
@@ -26,6 +27,8 @@ export interface CompiledConnection {
   retries: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** TLS options and SASL credentials (PLAINTEXT: neither). */
+  security: CompiledSecurity;
 }
 
 export interface CompiledProducerOptions {
@@ -71,7 +74,11 @@ function fail(what: string, problems: ConfigProblem[]): never {
   throw new InvalidArgumentError(`invalid ${what}; fix the listed keys`, problems);
 }
 
-export function compileConnection(conn: KafkaConnectionConfig): CompiledConnection {
+/**
+ * `client`: the library that will connect (its SASL mechanisms are checked); the partition
+ * reader, topic admin and group-offset store are @platformatic/kafka.
+ */
+export function compileConnection(conn: KafkaConnectionConfig, client: SecurityClient = 'platformatic'): CompiledConnection {
   const problems: ConfigProblem[] = [];
   if (!Array.isArray(conn.brokers) || conn.brokers.length === 0) {
     problems.push({ key: 'brokers', message: 'list at least one broker as host:port' });
@@ -89,6 +96,15 @@ export function compileConnection(conn: KafkaConnectionConfig): CompiledConnecti
   }
   const requestTimeoutMs = positiveInt(problems, 'requestTimeoutMs', conn.requestTimeoutMs, 30_000);
   const connectTimeoutMs = positiveInt(problems, 'connectTimeoutMs', conn.connectTimeoutMs, 10_000);
+  let security = PLAINTEXT_SECURITY;
+  if (conn.security) {
+    try {
+      security = compileSecurity(conn.security, client);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
   if (problems.length > 0) fail('Kafka connection config', problems);
   return {
     brokers: [...conn.brokers],
@@ -98,6 +114,7 @@ export function compileConnection(conn: KafkaConnectionConfig): CompiledConnecti
     retries: 5,
     retryInitialMs: 100,
     retryMaxMs: 2_000,
+    security,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   TributaryError,
+  UnauthenticatedError,
   UnavailableError,
 } from '../errors.js';
 
@@ -37,7 +38,35 @@ export type ErrorFacts =
   | { kind: 'network'; message: string }
   | { kind: 'timeout'; message: string }
   | { kind: 'usage'; message: string }
+  | { kind: 'auth'; message: string }
+  | { kind: 'tls'; code: string; message: string }
   | { kind: 'other'; message: string };
+
+/** Node's certificate-verification error codes: the broker's certificate is not trusted. */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+]);
+
+/** A TLS failure in a socket error's code or (kafkajs copies only the text) its message, else undefined. */
+function tlsFact(code: string | undefined, raw: string): ErrorFacts | undefined {
+  // OpenSSL's texts end in a newline and a source location; keep the message on one line.
+  const message = raw.replace(/\s+/g, ' ').trim();
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/.test(message)) return { kind: 'tls', code: 'ERR_TLS_CERT_ALTNAME_INVALID', message };
+  if (code !== undefined && (UNTRUSTED.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) return { kind: 'tls', code, message };
+  if (/alert (bad certificate|certificate required|unknown ca)/i.test(message)) return { kind: 'tls', code: 'ERR_SSL_ALERT_BAD_CERTIFICATE', message };
+  if (/self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired/i.test(message)) return { kind: 'tls', code: 'SELF_SIGNED_CERT_IN_CHAIN', message };
+  return undefined;
+}
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 const UNKNOWN_TOPIC = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
@@ -58,6 +87,8 @@ const BAD_REQUEST = new Set([
 
 /** Most specific first: when a library aggregates several errors, the first kind found wins. */
 function rank(f: ErrorFacts): number {
+  // Wrong credentials or certificates explain every other failure of the same attempt.
+  if (f.kind === 'auth' || f.kind === 'tls' || (f.kind === 'protocol' && f.type === 'SASL_AUTHENTICATION_FAILED')) return -1;
   if (f.kind === 'protocol' && TOO_LARGE.has(f.type)) return 0;
   if (f.kind === 'unknown-topic' || (f.kind === 'protocol' && UNKNOWN_TOPIC.has(f.type))) return 1;
   if (f.kind === 'protocol' && FENCED.has(f.type)) return 2;
@@ -104,10 +135,15 @@ export function factsToError(all: ErrorFacts[], ctx: KafkaErrorContext, cause: u
         : new FailedPreconditionError(`${op}: ${facts.message}`, { cause });
     case 'other':
       return new InternalError(`${op} failed: ${facts.message}`, { cause });
+    case 'auth':
+      return saslError(op, ctx, facts.message, cause);
+    case 'tls':
+      return tlsError(op, ctx, facts, cause);
     case 'protocol':
       break;
   }
   const { type, message } = facts;
+  if (type === 'SASL_AUTHENTICATION_FAILED') return saslError(op, ctx, message, cause);
   if (TOO_LARGE.has(type)) {
     const limits = [...new Set(ctx.topics ?? [])].flatMap((t) => {
       const limit = ctx.maxMessageBytes?.get(t);
@@ -145,12 +181,44 @@ export function factsToError(all: ErrorFacts[], ctx: KafkaErrorContext, cause: u
   return new FailedPreconditionError(`${op}: Kafka answered ${type} (${message})`, { cause });
 }
 
+/** Kafka refused the SASL credentials: waiting does not help, the operator must fix them. */
+function saslError(op: string, ctx: KafkaErrorContext, message: string, cause: unknown): TributaryError {
+  return new UnauthenticatedError(
+    `${op}: Kafka${brokersText(ctx)} refused the SASL credentials (${message}); fix the username and password in sasl.jaas.config (or the token source for OAUTHBEARER) and check sasl.mechanism — in the worker config or the connector's producer/consumer/admin.override.*`,
+    { cause },
+  );
+}
+
+function tlsError(op: string, ctx: KafkaErrorContext, facts: { code: string; message: string }, cause: unknown): TributaryError {
+  const where = `Kafka${brokersText(ctx)}`;
+  if (facts.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new UnauthenticatedError(
+      `${op}: the TLS certificate of ${where} is not issued for the host name it was reached by (${facts.message}); connect by a name the certificate holds, or turn hostname verification off with ssl.endpoint.identification.algorithm= (empty)`,
+      { cause },
+    );
+  }
+  if (UNTRUSTED.has(facts.code)) {
+    return new UnauthenticatedError(
+      `${op}: the TLS certificate of ${where} is not trusted (${facts.code}: ${facts.message}); set ssl.truststore.location (or ssl.truststore.certificates) to the CA that signed it`,
+      { cause },
+    );
+  }
+  if (/certificate/i.test(facts.message)) {
+    return new UnauthenticatedError(
+      `${op}: ${where} refused this client's TLS certificate (${facts.message}); set ssl.keystore.location (and ssl.keystore.type, ssl.keystore.password) to a certificate the broker trusts`,
+      { cause },
+    );
+  }
+  return new UnavailableError(`${op}: TLS with ${where} failed (${facts.code}: ${facts.message}); check security.protocol and the ssl.* settings`, { cause });
+}
+
 // ---------------------------------------------------------------------------------------------
 // kafkajs 2.2.4: errors are KafkaJS* classes (told apart by `name`, which survives CJS/ESM
 // interop), protocol errors carry `type` and `retriable`; retries wrap the last error in `cause`.
 
 interface KafkajsLike {
   name?: string;
+  code?: string;
   message?: string;
   type?: string;
   retriable?: boolean;
@@ -178,6 +246,17 @@ function kafkajsFacts(err: unknown, out: ErrorFacts[], depth = 0): void {
     if (UNKNOWN_TOPIC.has(e.type)) out.push({ kind: 'unknown-topic', topic: e.topic });
     else out.push({ kind: 'protocol', type: e.type, retriable: e.retriable === true, message });
     return;
+  }
+  if (name === 'KafkaJSSASLAuthenticationError') {
+    out.push({ kind: 'auth', message });
+    return;
+  }
+  if (name === 'KafkaJSConnectionError') {
+    const tls = tlsFact(e.code, message);
+    if (tls) {
+      out.push(tls);
+      return;
+    }
   }
   switch (name) {
     case 'KafkaJSConnectionError':
@@ -243,10 +322,24 @@ function platformaticFacts(err: unknown, out: ErrorFacts[], depth = 0): void {
     out.push({ kind: 'timeout', message });
     return;
   }
+  const tls = tlsFact(e.code, message);
+  if (tls) {
+    out.push(tls);
+    return;
+  }
   switch (e.code) {
-    case 'PLT_KFK_NETWORK':
-      out.push({ kind: 'network', message });
+    case 'PLT_KFK_AUTHENTICATION':
+      out.push({ kind: 'auth', message });
       return;
+    case 'PLT_KFK_NETWORK': {
+      // A failed connection's cause may be the real story: refused credentials or certificates.
+      const inner: ErrorFacts[] = [];
+      if (e.cause) platformaticFacts(e.cause, inner, depth + 1);
+      const specific = inner.filter((f) => f.kind === 'auth' || f.kind === 'tls' || (f.kind === 'protocol' && f.type === 'SASL_AUTHENTICATION_FAILED'));
+      if (specific.length > 0) out.push(...specific);
+      else out.push({ kind: 'network', message });
+      return;
+    }
     case 'PLT_KFK_TIMEOUT':
       out.push({ kind: 'timeout', message });
       return;

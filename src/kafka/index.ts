@@ -26,6 +26,12 @@ import type {
 export type * from './types.js';
 export { ProducerFencedError } from './errors.js';
 export { keyPartition } from './murmur2.js';
+export { compileSecurity, isSecurityKey, parseJaasConfig, unsecuredJws, SECURITY_KEYS, TOKEN_COMMAND_KEY, type KafkaSecurityProperties, type SecurityInput, type SecurityProtocol, type SaslMechanism } from './security.js';
+
+/** Checks connection settings (security included) for `client` without connecting; throws InvalidArgumentError naming the keys. */
+export function validateConnection(conn: KafkaConnectionConfig, client: ProducerClient): void {
+  compileConnection(conn, client);
+}
 
 /** Compression codecs `client` can encode in this process (others make createProducer throw). */
 export function supportedCompression(client: ProducerClient): CompressionCodec[] {
@@ -34,8 +40,8 @@ export function supportedCompression(client: ProducerClient): CompressionCodec[]
 
 /** A producer on the client named by `options.client`; call start() before sending. */
 export function createProducer(conn: KafkaConnectionConfig, options: ProducerOptions, logger?: Logger): RecordProducer {
-  const compiledConn = compileConnection(conn);
   const compiled = compileProducerOptions(options);
+  const compiledConn = compileConnection(conn, compiled.client);
   const child = logger?.child({ component: 'kafka-producer', client: compiled.client });
   return compiled.client === 'kafkajs' ? createKafkajsProducer(compiledConn, compiled, child) : createPlatformaticProducer(compiledConn, compiled, child);
 }

@@ -16,13 +16,13 @@
  *   must not re-initialise and fence the legitimate producer in turn.
  */
 import type { Logger } from 'pino';
-import { FailedPreconditionError, TributaryError, isRetriable } from '../errors.js';
+import { CancelledError, FailedPreconditionError, TributaryError, isRetriable } from '../errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
 import { ProducerFencedError } from './errors.js';
 import type { CompiledProducerOptions } from './config.js';
 import { SendQueue } from './send-queue.js';
-import type { ProducerRecord, ProducerTransaction, RecordProducer } from './types.js';
+import type { ProducerRecord, ProducerTransaction, RecordProducer, SendOptions } from './types.js';
 
 /** The library side of a transaction; every method throws Tributary errors. */
 export interface DriverTransaction {
@@ -54,10 +54,13 @@ export class QueuedProducer implements RecordProducer {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #fenced: TributaryError | undefined;
+  /** Why abort() was called: nothing may be sent after it. */
+  #aborted: string | undefined;
   /** Set after a failed request: replace the client (fresh producer id) before the next one. */
   #stale = false;
   #tx: QueuedTransaction | undefined;
   #beginning = false;
+  #initialised = false;
 
   constructor(driver: ProducerDriver, opts: CompiledProducerOptions, drainTimeoutMs: number, logger?: Logger) {
     this.#driver = driver;
@@ -82,7 +85,7 @@ export class QueuedProducer implements RecordProducer {
     return this.#starting;
   }
 
-  send(records: ProducerRecord[]): Promise<void> {
+  send(records: ProducerRecord[], options?: SendOptions): Promise<void> {
     try {
       this.#checkUsable();
       if (this.#opts.transactionalId !== undefined) {
@@ -94,7 +97,7 @@ export class QueuedProducer implements RecordProducer {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queue.enqueue(records, this.#dispatch);
+    return this.#queue.enqueue(records, this.#dispatch, options?.lane);
   }
 
   readonly #dispatch = async (records: ProducerRecord[]): Promise<void> => {
@@ -105,11 +108,14 @@ export class QueuedProducer implements RecordProducer {
         await this.#driver.send(records);
         return;
       } catch (err) {
+        if (this.#aborted !== undefined) throw new CancelledError(`not sent again: ${this.#aborted}`, { cause: err });
         const delay = backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 });
         if (this.#retrySameRequest(err) && Date.now() + delay < deadline) {
           this.#logger?.debug({ attempt, err: (err as Error).message }, 'produce request failed; sending the same request again');
           // A ref'd timer: a send being retried is pending work that must keep the process alive.
           await new Promise((resolve) => setTimeout(resolve, delay));
+          // Aborted meanwhile (fenced): this request must not leave again.
+          if (this.#aborted !== undefined) throw new CancelledError(`not sent again: ${this.#aborted}`, { cause: err });
           continue;
         }
         this.#afterFailure(err);
@@ -154,6 +160,37 @@ export class QueuedProducer implements RecordProducer {
     return tx;
   }
 
+  abandon(lane: string, reason: string): number {
+    return this.#queue.failQueuedLane(lane, new CancelledError(`not sent: ${reason}`));
+  }
+
+  async abort(reason: string): Promise<number> {
+    if (this.#aborted !== undefined) return 0;
+    this.#aborted = reason;
+    const wasStarted = this.#starting !== undefined;
+    this.#state = 'stopped';
+    const dropped = this.#queue.failQueued(new CancelledError(`not sent: ${reason}`));
+    // No drain and no transaction abort: the client goes now. A transaction left open is
+    // aborted by the broker (timeout) or by the next owner's initTransactions.
+    this.#stopping ??= wasStarted
+      ? this.#driver.close().catch((err: unknown) => this.#logger?.debug({ err }, 'closing the Kafka producer failed'))
+      : Promise.resolve();
+    await this.#stopping;
+    return dropped;
+  }
+
+  async initTransactions(): Promise<void> {
+    if (this.#opts.transactionalId === undefined) {
+      throw new FailedPreconditionError('initTransactions needs a producer created with a transactionalId');
+    }
+    if (this.#initialised) return;
+    // Both libraries send InitProducerId on the first transaction of a client instance; an empty
+    // transaction ends locally (nothing reaches the coordinator but the InitProducerId).
+    const tx = await this.beginTransaction();
+    await tx.abort();
+    this.#initialised = true;
+  }
+
   /** Waits (up to the request timeout) for queued sends, then closes. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -193,6 +230,7 @@ export class QueuedProducer implements RecordProducer {
     await this.#driver.close().catch(() => undefined);
     await this.#driver.open();
     this.#stale = false;
+    this.#initialised = false;
   }
 
   #afterFailure(err: unknown): void {

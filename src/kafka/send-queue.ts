@@ -8,16 +8,26 @@
  * retries and dropped them while reporting success. One request at a time keeps sequence
  * numbers right; coalescing keeps throughput (a bigger request instead of several).
  *
- * Invariant: when a request fails, every send queued behind it at that moment fails too,
- * unsent, so a caller that retries the failed records first cannot reorder a partition.
+ * Invariants when a request fails:
+ * - Retriable failure (Kafka unreachable, a leader moving, after the producer's own retries):
+ *   every send queued behind it fails too, unsent and retriable, so a caller that retries the
+ *   failed records first cannot reorder a partition.
+ * - Non-retriable failure (a record Kafka rejects, e.g. over the topic's max.message.bytes):
+ *   the failure belongs to one caller's records, not to the callers whose sends happened to be
+ *   coalesced with them. Each send of the failed request is dispatched again on its own, so only
+ *   the send whose records Kafka rejects fails; the others resolve (their records may have been
+ *   written by the failed request too: at-least-once). Of the sends still queued, only those in
+ *   the failed send's lane fail (unsent); every other caller's sends go ahead.
  */
-import { TributaryError } from '../errors.js';
+import { TributaryError, isRetriable } from '../errors.js';
 import type { ProducerRecord } from './types.js';
 
 export type Dispatch = (records: ProducerRecord[]) => Promise<void>;
 
 interface Pending {
   records: ProducerRecord[];
+  /** The caller's ordering lane (e.g. one stream partition); `undefined` is a lane of its own. */
+  lane: string | undefined;
   bytes: number;
   dispatch: Dispatch;
   resolve: () => void;
@@ -44,13 +54,16 @@ export class SendQueue {
     this.#maxRequestBytes = maxRequestBytes;
   }
 
-  /** Queues `records` for `dispatch`; only entries with the same `dispatch` are coalesced. */
-  enqueue(records: ProducerRecord[], dispatch: Dispatch): Promise<void> {
+  /**
+   * Queues `records` for `dispatch`; only entries with the same `dispatch` are coalesced. Sends
+   * with the same `lane` share their fate after a non-retriable failure (see the invariants).
+   */
+  enqueue(records: ProducerRecord[], dispatch: Dispatch, lane?: string): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     let bytes = 0;
     for (const r of records) bytes += estimateBytes(r);
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ records, bytes, dispatch, resolve, reject });
+      this.#pending.push({ records, lane, bytes, dispatch, resolve, reject });
       if (!this.#busy) this.#running = this.#pump();
     });
   }
@@ -60,9 +73,30 @@ export class SendQueue {
     while (this.#busy) await this.#running;
   }
 
-  /** Rejects everything still queued (not the request in flight). */
-  failQueued(err: unknown): void {
-    for (const p of this.#pending.splice(0)) p.reject(err);
+  /** Rejects everything still queued (not the request in flight); returns how many records. */
+  failQueued(err: unknown): number {
+    let records = 0;
+    for (const p of this.#pending.splice(0)) {
+      records += p.records.length;
+      p.reject(err);
+    }
+    return records;
+  }
+
+  /** Rejects the queued sends of `lane` (not the request in flight); returns how many records. */
+  failQueuedLane(lane: string, err: unknown): number {
+    let records = 0;
+    for (let i = 0; i < this.#pending.length; ) {
+      const p = this.#pending[i]!;
+      if (p.lane === lane) {
+        this.#pending.splice(i, 1);
+        records += p.records.length;
+        p.reject(err);
+      } else {
+        i++;
+      }
+    }
+    return records;
   }
 
   async #pump(): Promise<void> {
@@ -74,18 +108,58 @@ export class SendQueue {
         return;
       }
       try {
-        if (group.length === 1 && group[0]!.bytes > this.#maxRequestBytes) {
-          // One caller's batch bigger than a request: split it, still one request at a time.
-          for (const chunk of this.#chunks(group[0]!.records)) await group[0]!.dispatch(chunk);
-        } else {
-          await group[0]!.dispatch(group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records));
-        }
+        if (group.length === 1) await this.#dispatchOne(group[0]!);
+        else await group[0]!.dispatch(group.flatMap((p) => p.records));
         for (const p of group) p.resolve();
       } catch (err) {
-        for (const p of group) p.reject(err);
-        this.failQueued(notSentError(err));
+        if (isRetriable(err)) {
+          for (const p of group) p.reject(err);
+          this.failQueued(notSentError(err));
+        } else if (group.length === 1) {
+          group[0]!.reject(err);
+          this.#failLane(group[0]!, err);
+        } else {
+          await this.#isolate(group);
+        }
       }
     }
+  }
+
+  async #dispatchOne(p: Pending): Promise<void> {
+    if (p.bytes <= this.#maxRequestBytes) return p.dispatch(p.records);
+    // One caller's batch bigger than a request: split it, still one request at a time.
+    for (const chunk of this.#chunks(p.records)) await p.dispatch(chunk);
+  }
+
+  /** After a coalesced request failed for good: each send again on its own, so each meets its own fate. */
+  async #isolate(group: Pending[]): Promise<void> {
+    const failedLanes = new Map<string, unknown>();
+    for (const p of group) {
+      const earlier = p.lane === undefined ? undefined : failedLanes.get(p.lane);
+      if (earlier !== undefined) {
+        p.reject(notSentError(earlier));
+        continue;
+      }
+      try {
+        await this.#dispatchOne(p);
+        p.resolve();
+      } catch (err) {
+        p.reject(err);
+        if (isRetriable(err)) {
+          // The producer, not a record, failed now: the rest of the group and the queue with it.
+          for (const rest of group.slice(group.indexOf(p) + 1)) rest.reject(notSentError(err));
+          this.failQueued(notSentError(err));
+          return;
+        }
+        if (p.lane !== undefined) failedLanes.set(p.lane, err);
+        this.#failLane(p, err);
+      }
+    }
+  }
+
+  /** Rejects, unsent, the queued sends in the lane of `failed` (a caller must not see a gap filled later). */
+  #failLane(failed: Pending, err: unknown): void {
+    if (failed.lane !== undefined) this.failQueuedLane(failed.lane, notSentError(err));
   }
 
   #takeGroup(): Pending[] {
@@ -118,7 +192,7 @@ export class SendQueue {
   }
 }
 
-/** The error for sends that were queued behind a failed one: same code and retriability. */
+/** The error for sends that were queued behind a failed one (or in its lane): same code and retriability. */
 function notSentError(cause: unknown): TributaryError {
   const code = cause instanceof TributaryError ? cause.code : 'UNAVAILABLE';
   const retriable = cause instanceof TributaryError ? cause.retriable : true;

@@ -8,6 +8,8 @@
  * convention: the offset of the NEXT record to read.
  */
 
+import type { SecurityInput } from './security.js';
+
 export type ProducerClient = 'kafkajs' | 'platformatic';
 export type CompressionCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -19,6 +21,12 @@ export interface KafkaConnectionConfig {
   requestTimeoutMs?: number;
   /** Upper bound for connecting to a broker. */
   connectTimeoutMs?: number;
+  /**
+   * TLS and SASL with the Kafka client's property names (`security.protocol`, `sasl.*`, `ssl.*`;
+   * docs/security-kafka.md). Absent: PLAINTEXT. Checked by the factories (InvalidArgumentError
+   * naming each key as `keyName` spells it).
+   */
+  security?: SecurityInput;
 }
 
 /**
@@ -78,19 +86,46 @@ export interface RecordProducer {
   /**
    * Produces `records` and resolves once Kafka acknowledged every one of them (per `acks`).
    * Records for the same partition keep their order, across concurrent `send` calls too.
-   * Rejects with a TributaryError; when it rejects, any subset of the batch may have been written,
-   * and sends that were queued behind it reject too (unsent), so a caller that retries them in
-   * order cannot reorder a partition.
+   * Rejects with a TributaryError; when it rejects, any subset of the batch may have been written.
+   * After a retriable failure the sends queued behind it reject too (unsent), so a caller that
+   * retries them in order cannot reorder a partition. After a non-retriable one (Kafka rejected a
+   * record) only this send and the queued sends of the same `lane` reject; other callers' sends,
+   * even ones coalesced into the same request, are sent again on their own.
    */
-  send(records: ProducerRecord[]): Promise<void>;
+  send(records: ProducerRecord[], options?: SendOptions): Promise<void>;
   /**
    * Starts a transaction (only with `transactionalId`; one at a time). Once another producer
    * with the same transactionalId fenced this one, every call rejects with a
    * FailedPreconditionError: stop this producer.
    */
   beginTransaction(): Promise<ProducerTransaction>;
+  /**
+   * Kafka's initTransactions (only with `transactionalId`): registers this instance with the
+   * transaction coordinator (InitProducerId), which bumps the id's epoch — every older producer
+   * with the same transactionalId is fenced from then on (its next send or commit fails with a
+   * ProducerFencedError) — and completes or aborts whatever transaction the id left open, so
+   * read_committed readers see its outcome once this resolves. Idempotent per instance.
+   */
+  initTransactions(): Promise<void>;
   /** Flushes what is in flight, then closes. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Drops, unsent, the queued sends of `lane` (they reject with a CancelledError); returns how
+   * many records were dropped. A request already in flight cannot be recalled. For a partition
+   * that was stopped without draining: its next owner may be producing already.
+   */
+  abandon(lane: string, reason: string): number;
+  /**
+   * Closes at once (fencing): queued sends reject unsent, a request being retried is not sent
+   * again, and the client is closed without waiting. Returns how many records were dropped.
+   * After it no produce request leaves this producer. Idempotent.
+   */
+  abort(reason: string): Promise<number>;
+}
+
+export interface SendOptions {
+  /** Sends of one lane (e.g. one stream partition) share their fate after a non-retriable failure. */
+  lane?: string;
 }
 
 export interface ProducerTransaction {
@@ -123,6 +158,8 @@ export interface FetchedBatch {
   records: FetchedRecord[];
   /** The partition's high watermark at the time of the fetch (for lag). */
   highWatermark: bigint;
+  /** Where the next fetch starts: past this batch, including markers and aborted records it skipped. */
+  nextOffset: bigint;
 }
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
@@ -135,6 +172,21 @@ export interface PartitionReaderOptions {
   isolationLevel?: 'read_uncommitted' | 'read_committed';
   /** What to do when the requested offset is out of range (e.g. deleted segments). */
   autoOffsetReset?: AutoOffsetReset;
+}
+
+export interface PartitionReadOptions {
+  /**
+   * Asked before each fetch: the most bytes it may return (at most the reader's `maxBytes`).
+   * The iterator is lazy (a fetch starts when the next batch is asked for), so a caller can take
+   * that many bytes from a budget first. Kafka still returns one whole record batch when the
+   * first one is larger (KIP-74).
+   */
+  fetchMaxBytes?: () => number;
+  /**
+   * Also yield fetches that returned no record (only markers or aborted records, or nothing), so
+   * a caller reading up to a known offset sees `nextOffset` reach it. Default false.
+   */
+  yieldEmpty?: boolean;
 }
 
 /**
@@ -152,7 +204,7 @@ export interface PartitionReader {
    * autoOffsetReset 'none', ...). Under read_committed, aborted records and transaction markers
    * are never yielded; offsets of a batch may therefore have gaps.
    */
-  read(tp: TopicPartition, offset: bigint, signal: AbortSignal): AsyncIterable<FetchedBatch>;
+  read(tp: TopicPartition, offset: bigint, signal: AbortSignal, options?: PartitionReadOptions): AsyncIterable<FetchedBatch>;
   stop(): Promise<void>;
 }
 
@@ -183,7 +235,20 @@ export interface TopicAdmin {
    * to `offset`, which is returned. `offset` may not exceed the high watermark.
    */
   deleteRecordsBefore(tp: TopicPartition, offset: bigint): Promise<bigint>;
+  /**
+   * What exactly-once needs of the cluster (KIP-618's preflight): whether every broker answers the
+   * transaction APIs, and whether an authorizer is configured (DescribeAcls answers
+   * SECURITY_DISABLED when none is).
+   */
+  transactionSupport(): Promise<TransactionSupport>;
   stop(): Promise<void>;
+}
+
+export interface TransactionSupport {
+  /** Transaction APIs (InitProducerId, AddPartitionsToTxn, EndTxn) the brokers do not offer; empty when supported. */
+  missingApis: string[];
+  /** 'none': no authorizer, any principal may use any transactional id; 'enabled': ACLs are enforced. */
+  authorizer: 'none' | 'enabled';
 }
 
 /**

@@ -21,7 +21,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { CancelledError, TributaryError, UnavailableError } from '../errors.js';
+import { CancelledError, PluginProcessDownError, TributaryError, UnavailableError } from '../errors.js';
 import { Health, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health_pb.js';
 import { ConnectorPluginService } from '../gen/tributary/connector/v1/connector_pb.js';
 import { createClient, type CallOptions, type Client } from '../grpc/index.js';
@@ -493,7 +493,7 @@ export class ChildProcessPlugin {
       };
       const onAbort = () => waiter.reject(new CancelledError(`plugin "${this.opts.name}": cancelled while waiting for the plugin to restart`));
       const timer = setTimeout(
-        () => waiter.reject(new UnavailableError(`plugin "${this.opts.name}" is not running and did not come back within ${this.opts.callWaitMs} ms; last failure: ${this.lastReason}`)),
+        () => waiter.reject(new PluginProcessDownError(`plugin "${this.opts.name}" is not running and did not come back within ${this.opts.callWaitMs} ms; last failure: ${this.lastReason}`)),
         this.opts.callWaitMs,
       );
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -510,7 +510,7 @@ export class ChildProcessPlugin {
   private async explain(err: unknown, gen: Generation, options: CallOptions | undefined, method: string): Promise<unknown> {
     if (options?.signal?.aborted) return err;
     if (gen.abort.signal.aborted || looksLikeTransportFailure(err)) await within(gen.exited, 1_000);
-    if (gen.reason !== undefined) return new UnavailableError(`${method} failed because ${gen.reason}`, { cause: err });
+    if (gen.reason !== undefined) return new PluginProcessDownError(`${method} failed because ${gen.reason}`, { cause: err });
     return err;
   }
 

@@ -10,13 +10,14 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, TributaryError, type ConfigProblem } from '../errors.js';
 import type { DescribeResponse } from '../gen/tributary/connector/v1/connector_pb.js';
 import { ChildProcessPlugin, type ChildProcessPluginOptions } from './child-process.js';
 import { inProcessPlugin } from './in-process.js';
-import { connectRemotePlugin, remoteAddress } from './remote.js';
+import { connectRemotePlugin, remoteEndpoint } from './remote.js';
 import type { ConnectorPlugin, PluginInstance, PluginRegistration, PluginSource } from './types.js';
 
 /** Tuning for child-process plugins (see ChildProcessPluginOptions). */
@@ -32,6 +33,8 @@ export interface PluginHostOptions {
   closeDeadlineMs?: number;
   /** Restart backoff, health checks and call waits of child processes. */
   childProcess?: ChildProcessTuning;
+  /** Channel credentials for `grpcs://` remote plugins (the worker's TLS); without them such a plugin is refused at registration. */
+  remoteCredentials?: grpc.ChannelCredentials;
 }
 
 export interface StartOptions {
@@ -107,7 +110,15 @@ export class PluginHost {
   register(registration: PluginRegistration): void {
     if (!registration.name) throw new InvalidArgumentError('a plugin registration needs a name', [{ key: 'name', message: 'is required' }]);
     if (this.registry.has(registration.name)) throw new AlreadyExistsError(`plugin "${registration.name}" is already registered`);
-    if (registration.source.type === 'remote') remoteAddress(registration.source.url);
+    if (registration.source.type === 'remote' && remoteEndpoint(registration.source.url).tls && !this.options.remoteCredentials) {
+      throw new InvalidArgumentError(`plugin "${registration.name}" at ${registration.source.url} uses TLS, but this worker has no TLS settings`, [
+        { key: 'url', message: 'grpcs:// needs the worker\'s grpc.tls.cert.file, grpc.tls.key.file and grpc.tls.ca.file' },
+      ]);
+    }
+    if (registration.source.type === 'command') {
+      const problem = startTimeoutProblem(registration.source.startTimeoutMs);
+      if (problem) throw new InvalidArgumentError(`plugin "${registration.name}": invalid startTimeoutMs`, [problem]);
+    }
     this.registry.set(registration.name, registration);
     this.log.debug({ plugin: registration.name, source: registration.source.type }, 'plugin registered');
   }
@@ -196,7 +207,7 @@ export class PluginHost {
       case 'command': {
         const child = await ChildProcessPlugin.start({
           ...this.options.childProcess,
-          startTimeoutMs: this.options.childProcess?.startTimeoutMs ?? this.startTimeoutMs,
+          startTimeoutMs: source.startTimeoutMs ?? this.options.childProcess?.startTimeoutMs ?? this.startTimeoutMs,
           name: registration.name,
           command: source.command,
           args: source.args,
@@ -207,7 +218,7 @@ export class PluginHost {
         return { plugin: child.plugin, pid: () => child.pid, onCrash: (l) => child.onCrash(l), close: (ms) => child.close(ms) };
       }
       case 'remote': {
-        const remote = await connectRemotePlugin({ name: registration.name, url: source.url, logger, connectTimeoutMs: this.startTimeoutMs });
+        const remote = await connectRemotePlugin({ name: registration.name, url: source.url, logger, connectTimeoutMs: this.startTimeoutMs, credentials: this.options.remoteCredentials });
         return { plugin: remote.plugin, pid: () => undefined, onCrash: noCrashes, close: async () => remote.close() };
       }
     }
@@ -216,7 +227,7 @@ export class PluginHost {
 
 /**
  * Reads every `*.plugin.json` in `dir`:
- * `{ "name": "...", "command": "...", "args": [...], "env": {...}, "cwd": "..." }` or
+ * `{ "name": "...", "command": "...", "args": [...], "env": {...}, "cwd": "...", "startTimeoutMs": 60000 }` or
  * `{ "name": "...", "url": "grpc://host:port" }`. A `command` with a slash, or naming a file
  * in `dir`, is resolved relative to `dir`; a bare name (`python3`) is looked up on PATH. `cwd`
  * defaults to `dir`. Throws InvalidArgumentError naming the file and the field.
@@ -242,6 +253,14 @@ export async function loadPluginDirectory(dir: string): Promise<PluginRegistrati
   return registrations;
 }
 
+/** Upper bound of a plugin's `startTimeoutMs` (10 minutes). */
+const MAX_START_TIMEOUT_MS = 600_000;
+
+function startTimeoutProblem(value: unknown): ConfigProblem | undefined {
+  if (value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_START_TIMEOUT_MS)) return undefined;
+  return { key: 'startTimeoutMs', message: `must be a whole number of milliseconds from 1 to ${MAX_START_TIMEOUT_MS}, not ${JSON.stringify(value)}` };
+}
+
 function parsePluginFile(file: string, dir: string, text: string): PluginRegistration {
   const fail = (problems: ConfigProblem[]) => new InvalidArgumentError(`invalid plugin file ${file}`, problems);
   let raw: unknown;
@@ -253,7 +272,7 @@ function parsePluginFile(file: string, dir: string, text: string): PluginRegistr
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail([{ key: '', message: 'must be a JSON object' }]);
   const obj = raw as Record<string, unknown>;
   const problems: ConfigProblem[] = [];
-  const known = new Set(['name', 'command', 'args', 'env', 'cwd', 'url']);
+  const known = new Set(['name', 'command', 'args', 'env', 'cwd', 'startTimeoutMs', 'url']);
   for (const key of Object.keys(obj)) if (!known.has(key)) problems.push({ key, message: `is not a known field (${[...known].join(', ')})` });
   if (typeof obj.name !== 'string' || obj.name === '') problems.push({ key: 'name', message: 'is required (a non-empty string)' });
   const hasCommand = obj.command !== undefined;
@@ -265,16 +284,19 @@ function parsePluginFile(file: string, dir: string, text: string): PluginRegistr
     problems.push({ key: 'env', message: 'must be an object of strings' });
   }
   if (obj.cwd !== undefined && typeof obj.cwd !== 'string') problems.push({ key: 'cwd', message: 'must be a string' });
+  const startTimeoutMs = obj.startTimeoutMs;
+  const timeoutProblem = startTimeoutProblem(startTimeoutMs);
+  if (timeoutProblem) problems.push(timeoutProblem);
   if (hasUrl) {
-    if (typeof obj.url !== 'string') problems.push({ key: 'url', message: 'must be grpc://host:port' });
+    if (typeof obj.url !== 'string') problems.push({ key: 'url', message: 'must be grpc://host:port or grpcs://host:port' });
     else {
       try {
-        remoteAddress(obj.url);
+        remoteEndpoint(obj.url);
       } catch {
-        problems.push({ key: 'url', message: `"${obj.url}" is not of the form grpc://host:port` });
+        problems.push({ key: 'url', message: `"${obj.url}" is not of the form grpc://host:port or grpcs://host:port` });
       }
     }
-    for (const key of ['args', 'env', 'cwd']) if (obj[key] !== undefined) problems.push({ key, message: 'applies only to "command" plugins' });
+    for (const key of ['args', 'env', 'cwd', 'startTimeoutMs']) if (obj[key] !== undefined) problems.push({ key, message: 'applies only to "command" plugins' });
   }
   if (problems.length > 0) throw fail(problems);
 
@@ -291,6 +313,7 @@ function parsePluginFile(file: string, dir: string, text: string): PluginRegistr
       args: (obj.args as string[] | undefined) ?? [],
       env: (obj.env as Record<string, string> | undefined) ?? {},
       cwd,
+      ...(startTimeoutMs !== undefined ? { startTimeoutMs: startTimeoutMs as number } : {}),
     },
   };
 }

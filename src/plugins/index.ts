@@ -7,7 +7,7 @@
 export type { ConnectorPlugin, ConnectorPluginImplementation, PluginInstance, PluginRegistration, PluginSource } from './types.js';
 export { PluginHost, loadPluginDirectory, type PluginHostOptions, type StartOptions, type HostedPluginInstance, type ChildProcessTuning } from './host.js';
 export { ChildProcessPlugin, type ChildProcessPluginOptions } from './child-process.js';
-export { connectRemotePlugin, remoteAddress, type RemotePlugin, type RemotePluginOptions } from './remote.js';
+export { connectRemotePlugin, remoteAddress, remoteEndpoint, type RemotePlugin, type RemotePluginOptions } from './remote.js';
 export { inProcessPlugin, type InProcessOptions } from './in-process.js';
 export { servePlugin, servingHealth, PLUGIN_PROTOCOL_VERSION, HANDSHAKE_PREFIX, type ServeOptions, type ServedPlugin } from './serve.js';
 export {

@@ -1,9 +1,11 @@
 /**
- * A plugin served by someone else at `grpc://host:port` (a sidecar, a service in another
- * language). Nothing to spawn or restart: we check it answers gRPC health with SERVING at start
+ * A plugin served by someone else at `grpc://host:port`, or over TLS at `grpcs://host:port`
+ * (a sidecar, a service in another language; the worker verifies it against its cluster CA
+ * and presents its own certificate, docs/security.md). Nothing to spawn or restart: we check it answers gRPC health with SERVING at start
  * (failing with an UnavailableError that names the URL if it does not within the bound), then
  * every call goes straight to it; grpc-js reconnects by itself if the endpoint comes back.
  */
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { InvalidArgumentError, UnavailableError } from '../errors.js';
@@ -14,8 +16,10 @@ import type { ConnectorPlugin } from './types.js';
 
 export interface RemotePluginOptions {
   name: string;
-  /** `grpc://host:port` */
+  /** `grpc://host:port`, or `grpcs://host:port` for TLS */
   url: string;
+  /** Channel credentials for `grpcs://` (the worker's TLS); required for it. */
+  credentials?: grpc.ChannelCredentials;
   logger?: Logger;
   /** How long the endpoint has to report SERVING (default 10000 ms). */
   connectTimeoutMs?: number;
@@ -27,24 +31,33 @@ export interface RemotePlugin {
   close(): void;
 }
 
-/** `grpc://host:port` → `host:port`; throws InvalidArgumentError naming the URL otherwise. */
-export function remoteAddress(url: string): string {
-  const match = /^grpc:\/\/(\[[0-9a-fA-F:.]+\]|[^/:\s]+):(\d{1,5})\/?$/.exec(url);
-  if (!match || Number(match[2]) > 65535) {
-    throw new InvalidArgumentError(`plugin URL "${url}" is not of the form grpc://host:port`, [{ key: 'url', message: 'must be grpc://host:port' }]);
+/** `grpc://host:port` or `grpcs://host:port` → its address and whether it is TLS; throws InvalidArgumentError naming the URL otherwise. */
+export function remoteEndpoint(url: string): { address: string; tls: boolean } {
+  const match = /^grpc(s?):\/\/(\[[0-9a-fA-F:.]+\]|[^/:\s]+):(\d{1,5})\/?$/.exec(url);
+  if (!match || Number(match[3]) > 65535) {
+    throw new InvalidArgumentError(`plugin URL "${url}" is not of the form grpc://host:port or grpcs://host:port`, [{ key: 'url', message: 'must be grpc://host:port or grpcs://host:port' }]);
   }
-  return `${match[1]}:${match[2]}`;
+  return { address: `${match[2]}:${match[3]}`, tls: match[1] === 's' };
+}
+
+/** `grpc://host:port` (or `grpcs://`) → `host:port`. */
+export function remoteAddress(url: string): string {
+  return remoteEndpoint(url).address;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Connects to a remote plugin and waits until it reports SERVING. */
 export async function connectRemotePlugin(options: RemotePluginOptions): Promise<RemotePlugin> {
-  const address = remoteAddress(options.url);
+  const { address, tls } = remoteEndpoint(options.url);
+  if (tls && !options.credentials) {
+    throw new InvalidArgumentError(`plugin "${options.name}" at ${options.url} uses TLS, but this worker has no TLS settings`, [{ key: 'url', message: 'grpcs:// needs the worker\'s grpc.tls.cert.file, grpc.tls.key.file and grpc.tls.ca.file' }]);
+  }
+  const credentials = tls ? options.credentials : undefined;
   const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'plugin-remote', plugin: options.name, url: options.url });
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
-  const client = createClient(ConnectorPluginService, address);
-  const health = createClient(Health, address);
+  const client = createClient(ConnectorPluginService, address, { credentials });
+  const health = createClient(Health, address, { credentials });
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   try {

@@ -19,7 +19,15 @@ export type ConnectorPluginImplementation = ServiceImplementation<PluginMethods>
 /** Where a plugin comes from. */
 export type PluginSource =
   | { type: 'in-process'; create: () => ConnectorPluginImplementation }
-  | { type: 'command'; command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
+  | {
+      type: 'command';
+      command: string;
+      args?: string[];
+      env?: Record<string, string>;
+      cwd?: string;
+      /** Bound on this plugin's handshake + health SERVING at each start; overrides the host's. */
+      startTimeoutMs?: number;
+    }
   | { type: 'remote'; url: string };
 
 /** A registered plugin: its name and where it comes from. */

@@ -5,14 +5,11 @@
  * tasks keep running and reports are kept for the next one.
  *
  * Self-fencing (invariant 1): the leader may give this worker's partitions away once it has not
- * heard from it for session.timeout. So the worker stops its own tasks, without draining, once
- * it has had no heartbeat answer for session.timeout − heartbeat.interval from a leader that
- * may still be acting. A leader that is known gone cannot hand anything out (its writes are
- * fenced in etcd), so while the election shows no leader, or the old leader's port refuses
- * connections, the clock is paused; a newly elected leader gives every worker a full session
- * timeout, and the worker counts from the moment it learned of it.
+ * heard from it for session.timeout. So the worker stops its own tasks, without draining, at the
+ * FenceClock's deadline. Only live answers of a leader and fresh reads of the election move that
+ * deadline (see fence-clock.ts); while answers are overdue the member reads the election once per
+ * heartbeat interval.
  */
-import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
@@ -22,23 +19,29 @@ import {
   TaskState as TaskStateProto,
   type Assignment,
   type PartitionRef,
+  type RevokeAckSchema,
   type SessionRequestSchema,
   type SessionResponse,
 } from '../gen/tributary/cluster/v1/cluster_pb.js';
 import { StreamPartitionSchema } from '../gen/tributary/connector/v1/connector_pb.js';
-import type { CoordinatorBackend, WorkerInfo } from '../coordinator/index.js';
+import { partitionKey, type CoordinatorBackend, type WorkerInfo } from '../coordinator/index.js';
 import { createClient } from '../grpc/index.js';
-import { FailedPreconditionError, describeError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { AlreadyExistsError, PermissionDeniedError, UnauthenticatedError, describeError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
 import { sameConfig } from '../util/config.js';
 import type { AssignedOffsetStore } from './assigned-offset-store.js';
 import type { ConnectorRuntime } from './connector-runtime.js';
+import { FenceClock } from './fence-clock.js';
 import { TaskState } from './task-state.js';
 import type { Worker } from './worker.js';
+import type { HealthReporter, WorkerMetrics } from '../observability/index.js';
 
 type SessionRequestInit = MessageInitShape<typeof SessionRequestSchema>;
+type RevokeAckInit = MessageInitShape<typeof RevokeAckSchema>;
 
 export interface ClusterMemberOptions {
   self: WorkerInfo;
@@ -51,6 +54,13 @@ export interface ClusterMemberOptions {
   reportIntervalMs: number;
   logger: Logger;
   now?: () => number;
+  metrics?: WorkerMetrics;
+  /** Told when the worker joins (a leader's welcome) and when it fences itself. */
+  health?: HealthReporter;
+  /** Called once when membership cannot go on (another live process uses this worker id). */
+  onFatal?: (err: Error) => void;
+  /** Channel credentials for the session to the leader (TLS with this worker's certificate); default plaintext. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 interface Running {
@@ -69,37 +79,7 @@ const taskStateToProto: Record<TaskState, TaskStateProto> = {
   [TaskState.FAILED]: TaskStateProto.FAILED,
 };
 
-const key = (connector: string, partition: string) => `${connector}\u0000${partition}`;
-
-/**
- * True when the session failed in a way that proves the leader cannot act: nothing listens at
- * its address (connection refused: the process is gone), or it answered that it is no longer
- * the leader (a deposed leader's writes are fenced in etcd). A timeout proves nothing: the
- * leader may be alive behind a network cut, so the self-fencing clock keeps running.
- */
-async function leaderCannotAct(err: unknown, message: string, address: string): Promise<boolean> {
-  if (err instanceof FailedPreconditionError && /is not the leader/.test(message)) return true;
-  if (/ECONNREFUSED/.test(message)) return true;
-  // grpc-js reports a dropped connection without saying whether the peer is gone, and its
-  // reconnect backoff may hold the next attempt back for a second or more: ask the port directly.
-  return connectionRefused(address, 500);
-}
-
-/** True when a TCP connect to `host:port` is refused (nothing listens); false if it connects or times out. */
-function connectionRefused(address: string, timeoutMs: number): Promise<boolean> {
-  const colon = address.lastIndexOf(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
-    const done = (refused: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(refused);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(false));
-    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
-  });
-}
+const key = (connector: string, partition: string) => partitionKey({ connector, partition });
 
 export class ClusterMember {
   private readonly log: Logger;
@@ -112,8 +92,29 @@ export class ClusterMember {
   private leader: WorkerInfo | undefined;
   private leaderChanged = new AbortController();
   private outbound: AsyncQueue<SessionRequestInit> | undefined;
-  /** When the self-fence clock runs out; undefined while no leader can act. */
-  private deadline: number | undefined;
+  /** Ends the current session (after a self-fence: the leader must learn at once that nothing runs here). */
+  private endSession: (() => void) | undefined;
+  /** The last reason a leader refused the session (logged once per reason). */
+  private lastRefusal: string | undefined;
+  private readonly clock: FenceClock;
+  /** Tells this process apart from another one started with the same worker id. */
+  private readonly incarnation = randomUUID();
+  /** The current session's requests that the leader answers (hello, heartbeats), oldest first. */
+  private unanswered: Array<{ sentAt: number; seq: number }> = [];
+  /** Counts messages pushed to any session: the leader handles a session's messages in order. */
+  private sentSeq = 0;
+  /**
+   * Revoke acks not yet known to have reached a leader, by partition: `before` is a message
+   * sequence at or after theirs, so an answer to a request with a higher one proves delivery.
+   * Sent again in the next hello if the session ends first (else a clean move loses its final
+   * offset and the next owner repeats records).
+   */
+  private readonly undeliveredRevokeAcks = new Map<string, { ack: RevokeAckInit; before: number }>();
+  private reportIds = 0n;
+  private lastAnswerAt = 0;
+  private lastElectionReadAt = 0;
+  private readingElection = false;
+  private rereadElection = false;
   private fenced = false;
   /** Counts fences, so an assignment being applied while one happens is undone. */
   private fences = 0;
@@ -125,13 +126,16 @@ export class ClusterMember {
   /** Session timings from the leader's welcome. */
   private sessionTimeoutMs: number;
   private heartbeatIntervalMs: number;
+  private term = 0n;
 
   constructor(private readonly options: ClusterMemberOptions) {
     this.log = options.logger.child({ component: 'member' });
     this.now = options.now ?? Date.now;
     this.sessionTimeoutMs = options.sessionTimeoutMs;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs;
+    this.clock = new FenceClock(() => this.fenceAfterMs(), this.now);
     options.offsets.onFlush(() => this.sendReports());
+    options.offsets.onPersist(() => this.sendReports());
   }
 
   /** The leader this worker follows, if known. */
@@ -139,9 +143,14 @@ export class ClusterMember {
     return this.leader;
   }
 
+  /** The term of the leader that last welcomed this worker (0 before any). */
+  get leaderTerm(): bigint {
+    return this.term;
+  }
+
   start(): void {
     this.unwatch = this.options.backend.watchLeader((leader) => this.onLeader(leader));
-    const heartbeat = setInterval(() => this.outbound?.push({ kind: { case: 'heartbeat', value: {} } }), this.heartbeatIntervalMs);
+    const heartbeat = setInterval(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
     const report = setInterval(() => this.sendReports(), this.options.reportIntervalMs);
     const fence = setInterval(() => this.checkFence(), Math.max(20, Math.floor(this.heartbeatIntervalMs / 5)));
     for (const t of [heartbeat, report, fence]) t.unref();
@@ -152,9 +161,12 @@ export class ClusterMember {
   private onLeader(leader: WorkerInfo | undefined): void {
     if (leader?.id === this.leader?.id && leader?.address === this.leader?.address) return;
     this.log.info({ leader: leader?.id ?? null, address: leader?.address }, leader ? 'leader elected' : 'no leader');
+    // Whom to connect to; not evidence for the fence clock (a watch event may be late). But a
+    // fresh read right now is: a successor shows in it at once, instead of up to a heartbeat
+    // interval later, which matters when the old leader died just before our fence deadline.
     this.leader = leader;
-    // A new leader gives us a full session timeout from its election; no leader can act meanwhile.
-    this.deadline = leader ? this.now() + this.fenceAfterMs() : undefined;
+    if (leader && this.clock.heardFrom !== leader.id && this.running.size > 0) void this.readElection(true);
+    if (leader) this.options.metrics?.leaderChanged();
     this.leaderChanged.abort();
     this.leaderChanged = new AbortController();
   }
@@ -163,10 +175,64 @@ export class ClusterMember {
     return this.sessionTimeoutMs - this.heartbeatIntervalMs;
   }
 
+  /** Pushes `message` to the current session; returns its sequence (undefined: no session). */
+  private send(message: SessionRequestInit, out = this.outbound): number | undefined {
+    if (!out) return undefined;
+    out.push(message);
+    return ++this.sentSeq;
+  }
+
+  private sendHeartbeat(): void {
+    const sentAt = this.now();
+    const seq = this.send({ kind: { case: 'heartbeat', value: {} } });
+    if (seq !== undefined) this.unanswered.push({ sentAt, seq });
+  }
+
+  /** A welcome or heartbeat answer: the oldest unanswered request is the one it answers. */
+  private onAnswer(leader: WorkerInfo): void {
+    const answered = this.unanswered.shift();
+    if (answered === undefined) return;
+    this.lastAnswerAt = this.now();
+    this.clock.answered(leader.id, answered.sentAt);
+    // The leader handled everything sent before the request it answered.
+    for (const [k, pending] of this.undeliveredRevokeAcks) if (pending.before < answered.seq) this.undeliveredRevokeAcks.delete(k);
+  }
+
   private checkFence(): void {
-    if (this.fenced || this.deadline === undefined || this.running.size === 0) return;
-    if (this.now() <= this.deadline) return;
-    void this.fence(`no answer from leader ${this.leader?.id ?? '?'} for ${this.fenceAfterMs()} ms (session.timeout − heartbeat.interval)`);
+    if (this.fenced || this.running.size === 0) return;
+    const now = this.now();
+    if (now > this.clock.deadline()) {
+      void this.fence(`no proof for ${this.fenceAfterMs()} ms (session.timeout − heartbeat.interval) that the leader still hears this worker`);
+      return;
+    }
+    if (now - this.lastAnswerAt > this.heartbeatIntervalMs && now - this.lastElectionReadAt >= this.heartbeatIntervalMs) void this.readElection();
+  }
+
+  /**
+   * A fresh read of the election; only its answer (never a failure) is evidence. `again`: if a
+   * read is already in flight, it was sent too early to show what prompted this one, so another
+   * follows it.
+   */
+  private async readElection(again = false): Promise<void> {
+    if (this.readingElection) {
+      if (again) this.rereadElection = true;
+      return;
+    }
+    this.readingElection = true;
+    const sentAt = this.now();
+    this.lastElectionReadAt = sentAt;
+    try {
+      const leader = await this.options.backend.leader();
+      this.clock.electionRead(leader?.id, sentAt);
+    } catch (err) {
+      this.log.debug({ err: describeError(err).message }, 'could not read the election');
+    } finally {
+      this.readingElection = false;
+    }
+    if (this.rereadElection) {
+      this.rereadElection = false;
+      await this.readElection();
+    }
   }
 
   /** Stops every task without draining: another worker may own them any moment now. */
@@ -174,15 +240,26 @@ export class ClusterMember {
     if (this.fenced) return;
     this.fenced = true;
     this.fences++;
+    this.options.metrics?.fenced();
+    this.options.health?.set('not-fenced', false, `fenced: ${reason}; serving again once a leader welcomes this worker`);
     this.log.warn({ reason, partitions: this.running.size }, 'fencing myself: stopping every task');
     const all = [...this.running.values()];
-    await Promise.allSettled(all.map((r) => this.options.worker.connector(r.connector)?.task(r.partition)?.kill(reason)));
+    // Kills first (each marks its task killed at once), then the producers close without
+    // draining: after the fence deadline no produce request may leave this worker (hole 2).
+    const kills = all.map((r) => this.options.worker.connector(r.connector)?.task(r.partition)?.kill(reason));
+    const dropped = await Promise.all(this.options.worker.connectors().map((runtime) => runtime.abortProduction(`this worker fenced itself: ${reason}`)));
+    const droppedRecords = dropped.reduce((sum, n) => sum + n, 0);
+    if (droppedRecords > 0) this.log.warn({ droppedRecords }, 'records dropped unsent by the fence; they stay uncommitted and the next owners read them again');
+    await Promise.allSettled(kills);
     for (const r of all) {
       this.running.delete(key(r.connector, r.partition));
       this.options.offsets.release(r.connector, r.partition);
     }
     await this.closeIdleConnectors();
     this.fenced = false;
+    // The leader may still hear us (a stall, not a cut): a fresh hello tells it that nothing runs
+    // here, so it reassigns these partitions at once instead of waiting for a session timeout.
+    this.endSession?.();
   }
 
   private async connectLoop(): Promise<void> {
@@ -197,13 +274,19 @@ export class ClusterMember {
         await this.runSession(leader);
         backoff.reset();
       } catch (err) {
-        const message = describeError(err).message;
-        if (this.leader?.id === leader.id && (await leaderCannotAct(err, message, leader.address))) {
-          // The leader we followed can no longer hand our partitions out; its successor will give
-          // us a full session timeout from its election, so keep running until then.
-          this.deadline = undefined;
+        if (err instanceof AlreadyExistsError) {
+          this.log.error({ leader: leader.id, err: err.message }, 'the leader refused this worker');
+          this.options.onFatal?.(err);
+          return;
         }
-        this.log.debug({ leader: leader.id, err: message }, 'session to leader failed; retrying');
+        const message = describeError(err).message;
+        if (err instanceof UnauthenticatedError || err instanceof PermissionDeniedError) {
+          // The operator must act (a certificate of the wrong CA): say so, once per distinct reason.
+          if (message !== this.lastRefusal) this.log.warn({ leader: leader.id, err: message }, 'the leader refused this worker\'s session; retrying');
+          this.lastRefusal = message;
+        } else {
+          this.log.debug({ leader: leader.id, err: message }, 'session to leader failed; retrying');
+        }
       }
       if (this.leaving && !this.leader) break;
       await sleep(backoff.next(), this.anyOf(this.leaderChanged.signal));
@@ -215,31 +298,45 @@ export class ClusterMember {
   }
 
   private async runSession(leader: WorkerInfo): Promise<void> {
-    const client = createClient(CoordinatorService, leader.address);
+    const client = createClient(CoordinatorService, leader.address, { credentials: this.options.credentials });
     const out = new AsyncQueue<SessionRequestInit>();
     const abort = new AbortController();
     const onChange = () => abort.abort();
     this.leaderChanged.signal.addEventListener('abort', onChange, { once: true });
     this.stopped.signal.addEventListener('abort', onChange, { once: true });
+    this.endSession = onChange;
     try {
-      out.push({
-        kind: {
-          case: 'hello',
-          value: {
-            workerId: this.options.self.id,
-            address: this.options.self.address,
-            capacity: this.options.self.capacity,
-            version: this.options.self.version,
-            running: [...this.running.values()].map((r) => ({ connector: r.connector, partition: r.partition, epoch: r.epoch })),
+      // Whatever the previous session told us is applied before we say what runs here.
+      await this.applying;
+      const sentAt = this.now();
+      for (const pending of this.undeliveredRevokeAcks.values()) pending.before = this.sentSeq;
+      const seq = this.send(
+        {
+          kind: {
+            case: 'hello',
+            value: {
+              workerId: this.options.self.id,
+              address: this.options.self.address,
+              capacity: this.options.self.capacity,
+              version: this.options.self.version,
+              incarnation: this.incarnation,
+              running: [...this.running.values()].map((r) => ({ connector: r.connector, partition: r.partition, epoch: r.epoch })),
+              revoked: [...this.undeliveredRevokeAcks.values()].map((p) => p.ack),
+            },
           },
         },
-      });
+        out,
+      )!;
+      this.unanswered = [{ sentAt, seq }];
       this.outbound = out;
       for await (const message of client.session(out, { signal: abort.signal })) {
         this.onMessage(message, leader);
       }
     } finally {
       if (this.outbound === out) this.outbound = undefined;
+      // Reports of this session that the leader did not answer may be lost: ask again next time.
+      this.options.offsets.sessionLost();
+      if (this.endSession === onChange) this.endSession = undefined;
       out.end();
       this.leaderChanged.signal.removeEventListener('abort', onChange);
       this.stopped.signal.removeEventListener('abort', onChange);
@@ -251,10 +348,14 @@ export class ClusterMember {
     const kind = message.kind;
     switch (kind.case) {
       case 'welcome': {
-        this.deadline = this.now() + this.fenceAfterMs();
+        this.onAnswer(leader);
         if (kind.value.sessionTimeoutMs > 0) this.sessionTimeoutMs = kind.value.sessionTimeoutMs;
         if (kind.value.heartbeatIntervalMs > 0) this.heartbeatIntervalMs = kind.value.heartbeatIntervalMs;
         this.log.info({ leader: leader.id, term: String(kind.value.term), disown: kind.value.disown.length }, 'session established');
+        this.lastRefusal = undefined;
+        this.term = kind.value.term;
+        this.options.health?.set('joined', true);
+        this.options.health?.set('not-fenced', true);
         this.enqueue(() => this.disown(kind.value.disown));
         // The new leader gets our latest offsets and statuses at once.
         for (const r of this.running.values()) {
@@ -263,14 +364,26 @@ export class ClusterMember {
           this.queueStatus(r);
         }
         this.sendReports();
-        if (this.leaving) this.outbound?.push({ kind: { case: 'leave', value: {} } });
+        if (this.leaving) this.send({ kind: { case: 'leave', value: {} } });
         break;
       }
-      case 'heartbeat':
-        this.deadline = this.now() + this.fenceAfterMs();
+      case 'offsetsPersisted': {
+        const refused = new Set(kind.value.refused.map((r) => key(r.connector, r.partition)));
+        this.options.offsets.persisted(kind.value.reportId, refused);
         break;
+      }
+      case 'heartbeat': {
+        const sentAt = this.unanswered[0]?.sentAt;
+        this.onAnswer(leader);
+        if (sentAt !== undefined) this.options.metrics?.sessionRtt((this.now() - sentAt) / 1000);
+        break;
+      }
       case 'assign':
-        this.enqueue(() => this.applyAssignments(kind.value.assignments));
+        this.enqueue(async () => {
+          const started = performance.now();
+          await this.applyAssignments(kind.value.assignments);
+          this.options.metrics?.rebalance((performance.now() - started) / 1000);
+        });
         break;
       case 'revoke':
         // In order with assignments: a revoke must not overtake the assignment it undoes.
@@ -323,7 +436,8 @@ export class ClusterMember {
         continue;
       }
       if (existing) await runtime.task(ref.partition)?.kill('reassigned under a newer epoch');
-      this.options.offsets.assign(ref.connector, ref.partition, a.committedOffset, ref.epoch);
+      // Stamped with the epoch that committed it (exactly-once recovery compares it with the offsets topic's).
+      this.options.offsets.assign(ref.connector, ref.partition, a.committedOffset, a.committedOffsetEpoch ?? ref.epoch);
       this.running.set(k, ref);
       await runtime.startPartition(create(StreamPartitionSchema, a.partition), ref.epoch);
       const task = runtime.task(ref.partition);
@@ -378,7 +492,9 @@ export class ClusterMember {
       this.options.offsets.release(r.connector, r.partition);
       this.statusQueue.delete(k);
     }
-    this.outbound?.push({ kind: { case: 'revokeAck', value: { ref: { connector: ref.connector, partition: ref.partition, epoch: ref.epoch }, finalOffset, clean } } });
+    const ack: RevokeAckInit = { ref: { connector: ref.connector, partition: ref.partition, epoch: ref.epoch }, finalOffset, clean };
+    const seq = this.send({ kind: { case: 'revokeAck', value: ack } });
+    this.undeliveredRevokeAcks.set(k, { ack, before: seq ?? this.sentSeq });
     await this.closeIdleConnectors();
     if (this.leaving && this.running.size === 0) this.leaving.done();
   }
@@ -403,8 +519,20 @@ export class ClusterMember {
     const out = this.outbound;
     if (!out) return;
     const offsets = this.options.offsets.takeReport();
-    if (offsets.length > 0) {
-      out.push({ kind: { case: 'offsets', value: { offsets: offsets.map((o) => ({ ref: { connector: o.connector, partition: o.partition, epoch: o.epoch }, offset: o.offset })) } } });
+    const persistNow = this.options.offsets.persistWanted;
+    if (offsets.length > 0 || persistNow) {
+      const reportId = ++this.reportIds;
+      this.send({
+        kind: {
+          case: 'offsets',
+          value: {
+            offsets: offsets.map((o) => ({ ref: { connector: o.connector, partition: o.partition, epoch: o.epoch }, offset: o.offset, seq: o.seq })),
+            reportId,
+            persistNow,
+          },
+        },
+      });
+      if (persistNow) this.options.offsets.reportSent(reportId);
     }
     if (this.statusQueue.size > 0) {
       const statuses = [...this.statusQueue.values()].map((s) => ({
@@ -414,7 +542,7 @@ export class ClusterMember {
         trace: s.trace ?? '',
       }));
       this.statusQueue.clear();
-      out.push({ kind: { case: 'status', value: { statuses } } });
+      this.send({ kind: { case: 'status', value: { statuses } } });
     }
   }
 
@@ -432,7 +560,7 @@ export class ClusterMember {
     if (this.running.size > 0 && this.outbound) {
       await new Promise<void>((resolve) => {
         this.leaving = { done: resolve };
-        this.outbound?.push({ kind: { case: 'leave', value: {} } });
+        this.send({ kind: { case: 'leave', value: {} } });
         setTimeout(resolve, deadlineMs).unref();
       });
     }

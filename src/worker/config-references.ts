@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type ConfigProblem } from '../errors.js';
+import { AllowedPaths } from '../util/allowed-paths.js';
 
 /** Kafka Connect's ConfigTransformer pattern: `${provider:[path:]key}`. */
 const REFERENCE = /\$\{([^}]*?):(?:([^}]*?):)?([^}]*?)\}/g;
@@ -31,6 +32,11 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** Reads a file's text (default: fs); tests pass a fake. */
   readText?: (path: string) => Promise<string>;
+  /**
+   * The worker's `allowed.paths`: a `${file:…}` reference outside them is a problem of its key,
+   * and the file is not read. Default: `$TRIBUTARY_ALLOWED_PATHS`; none when unset.
+   */
+  allowedPaths?: AllowedPaths;
 }
 
 /** The `env` and `file` references inside one value, in order. */
@@ -79,7 +85,13 @@ function unescape(s: string): string {
  */
 export async function tryResolveConfigReferences(config: Readonly<Record<string, string>>, options: ResolveOptions = {}): Promise<{ config: Record<string, string>; problems: ConfigProblem[] }> {
   const env = options.env ?? process.env;
-  const readText = options.readText ?? ((path: string) => readFile(path, 'utf8'));
+  const read = options.readText ?? ((path: string) => readFile(path, 'utf8'));
+  const allowed = options.allowedPaths ?? AllowedPaths.fromEnvironment();
+  const readText = async (path: string): Promise<string> => {
+    const outside = await allowed.problem(path);
+    if (outside) throw new OutsideAllowedPaths(outside);
+    return read(path);
+  };
   const files = new Map<string, Promise<Map<string, string>>>();
   const fileOf = (path: string) => {
     let parsed = files.get(path);
@@ -111,6 +123,9 @@ export async function tryResolveConfigReferences(config: Readonly<Record<string,
   return { config: resolved, problems };
 }
 
+/** A `${file:…}` path outside allowed.paths: reported as the key's problem, the file unread. */
+class OutsideAllowedPaths extends Error {}
+
 async function lookUp(ref: ConfigReference, env: NodeJS.ProcessEnv, fileOf: (path: string) => Promise<Map<string, string>>): Promise<string | { problem: string }> {
   if (ref.provider === 'env') {
     // `${env:NAME}` as Kafka's EnvVarConfigProvider writes it; a path part is not meaningful.
@@ -123,6 +138,7 @@ async function lookUp(ref: ConfigReference, env: NodeJS.ProcessEnv, fileOf: (pat
   try {
     properties = await fileOf(ref.path);
   } catch (err) {
+    if (err instanceof OutsideAllowedPaths) return { problem: `${ref.raw}: ${err.message}` };
     return { problem: `${ref.raw}: cannot read ${ref.path} on the worker: ${(err as Error).message}` };
   }
   const v = properties.get(ref.key);

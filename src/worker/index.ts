@@ -1,5 +1,5 @@
-export { Worker, compileWorkerOptions, type WorkerOptions, type CompiledWorkerOptions } from './worker.js';
-export { WorkerNode, type WorkerNodeOptions, VERSION } from './node.js';
+export { Worker, compileWorkerOptions, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_INFLIGHT_RECORDS, type WorkerOptions, type CompiledWorkerOptions } from './worker.js';
+export { WorkerNode, type WorkerNodeOptions, VERSION, DEFAULT_SESSION_TIMEOUT_MS } from './node.js';
 export { ClusterMember } from './cluster-member.js';
 export { ConnectorRuntime, validateConnectorConfig, type ProducerFactory } from './connector-runtime.js';
 export { CreditPool } from './credits.js';
@@ -10,3 +10,4 @@ export { sinkPartitionId } from './partition-discovery.js';
 export { encodeKafkaOffset, decodeKafkaOffset } from './sink-task.js';
 export type { Task, StopReason } from './task.js';
 export { resolveConfigReferences, tryResolveConfigReferences, parseProperties, isOnlyReferences } from './config-references.js';
+export { defaultRestartPolicy, restartCeilingMs, restartDelayMs, type RestartPolicy } from './restart-policy.js';

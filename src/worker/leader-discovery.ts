@@ -24,7 +24,7 @@ export async function* discoverPartitions(
   logger: Logger,
 ): AsyncGenerator<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }> {
   // Discovery runs with the config as the connector's tasks see it: references resolved here.
-  const config = await resolveConfigReferences(connector.config);
+  const config = await resolveConfigReferences(connector.config, { allowedPaths: worker.allowedPaths });
   const pluginName = config['connector.class'] || config['plugin'] || '';
   const description = await worker.plugins.describe(pluginName);
   if (description.kind === ConnectorKind.SINK) {
@@ -47,7 +47,7 @@ export async function* discoverPartitions(
 /** The plugins' once-per-connector hooks, called through the connector's shared plugin instance. */
 export function pluginLifecycle(worker: Worker, timeoutMs: number): ConnectorLifecycle {
   const call = async (record: ConnectorRecord, hook: (plugin: PluginInstance['plugin'], config: Record<string, string>) => Promise<unknown>) => {
-    const config = await resolveConfigReferences(record.config);
+    const config = await resolveConfigReferences(record.config, { allowedPaths: worker.allowedPaths });
     const lease = await worker.instances.acquire(record.name, config['connector.class'] || config['plugin'] || '');
     try {
       await hook(lease.instance.plugin, config);

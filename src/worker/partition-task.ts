@@ -1,7 +1,11 @@
 /**
  * What every task (one stream partition of one connector) shares, source or sink: the state
- * machine, start/stop/pause/resume/kill, and the run loop that retries a session after a
- * retriable error (Kafka unreachable) from the committed offset, and FAILS on anything else.
+ * machine, start/stop/pause/resume/kill, and the run loop. The loop retries a session from the
+ * committed offset after a retriable error (Kafka unreachable, the plugin's shared process down
+ * until the host has a fresh one) without counting it, and FAILS on anything else; a FAILED
+ * partition is then restarted on its own per its connector's restart policy
+ * (restart-policy.ts), and stays FAILED with the reason and the attempt count once the policy
+ * gives up. A stop, a pause or a kill is never retried.
  * A subclass runs one session — open the plugin stream, move records, drain on request.
  */
 import type { Logger } from 'pino';
@@ -9,6 +13,7 @@ import type { StreamPartition } from '../gen/tributary/connector/v1/connector_pb
 import { describeError, isRetriable } from '../errors.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
+import { noRestarts, restartDelayMs, type RestartPolicy } from './restart-policy.js';
 import { TaskState, TaskStateMachine, type TaskStatus } from './task-state.js';
 import type { StopReason, Task } from './task.js';
 
@@ -16,6 +21,8 @@ export interface PartitionTaskOptions {
   connector: { name: string; config: Record<string, string> };
   partition: StreamPartition;
   logger: Logger;
+  /** Automatic restarts after a non-retriable failure (default: none). */
+  restart?: RestartPolicy;
 }
 
 export abstract class PartitionTask implements Task {
@@ -28,6 +35,8 @@ export abstract class PartitionTask implements Task {
   /** Set when the task was stopped without draining (fencing). */
   protected killed: string | undefined;
   protected recordsTotal = 0;
+  /** Automatic restarts since the partition last committed a record (restart-policy.ts). */
+  private restartAttempts = 0;
   private stopSignal = new AbortController();
   private loop: Promise<void> | undefined;
 
@@ -39,6 +48,11 @@ export abstract class PartitionTask implements Task {
     this.partition = base.partition.id;
     this.state = new TaskStateMachine(`${this.connector}/${this.partition}`);
     this.log = base.logger.child({ connector: this.connector, partition: this.partition });
+    // Running again after a retry or a restart: the old error no longer describes the partition.
+    // Registered first, so status listeners added later already see it cleared.
+    this.state.onChange((state) => {
+      if (state === TaskState.RUNNING) this.lastError = undefined;
+    });
   }
 
   get streamPartition(): StreamPartition {
@@ -67,6 +81,7 @@ export abstract class PartitionTask implements Task {
       committedOffset: this.committedOffset(),
       inFlight: this.inFlight(),
       recordsTotal: this.recordsTotal,
+      restartAttempts: this.restartAttempts,
     };
   }
 
@@ -125,7 +140,9 @@ export abstract class PartitionTask implements Task {
 
   private async runLoop(): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+    const policy = this.base.restart ?? noRestarts;
     for (;;) {
+      const recordsAtStart = this.recordsTotal;
       try {
         await this.runSession();
         this.lastError = undefined;
@@ -142,17 +159,37 @@ export abstract class PartitionTask implements Task {
           this.state.to(TaskState.STOPPED);
           return;
         }
-        this.lastError = describeError(err);
+        const error = describeError(err);
+        if (this.recordsTotal > recordsAtStart) {
+          // It moved records since the last failure: this one starts a fresh count.
+          this.restartAttempts = 0;
+          backoff.reset();
+        }
         if (isRetriable(err) && !this.stopRequest) {
           const delay = backoff.next();
-          this.log.warn({ err: this.lastError.message, retryInMs: delay }, `${this.kind} task hit a retriable error; resuming from the committed offset`);
+          this.lastError = error;
+          this.log.warn({ err: error.message, retryInMs: delay }, `${this.kind} task hit a retriable error; resuming from the committed offset`);
           this.state.to(TaskState.STARTING);
           await sleep(delay, this.stopSignal.signal);
           if (!this.stopRequest) continue;
         }
-        this.log.error({ err: this.lastError.message }, `${this.kind} task failed`);
+        if (this.stopRequest || this.restartAttempts >= policy.maxAttempts) {
+          const gaveUp = policy.maxAttempts > 0 && !this.stopRequest;
+          this.lastError = gaveUp
+            ? { message: `${error.message} (gave up after ${this.restartAttempts} automatic restarts, task.restart.max.attempts=${policy.maxAttempts}; restart the partition once the cause is fixed)`, trace: error.trace }
+            : error;
+          this.log.error({ err: error.message, restartAttempts: this.restartAttempts }, `${this.kind} task failed`);
+          this.state.to(TaskState.FAILED);
+          return;
+        }
+        this.restartAttempts++;
+        const delay = restartDelayMs(this.restartAttempts, policy);
+        this.lastError = { message: `${error.message} (automatic restart ${this.restartAttempts} of ${policy.maxAttempts} in ${delay} ms)`, trace: error.trace };
+        this.log.error({ err: error.message, restartAttempt: this.restartAttempts, restartInMs: delay }, `${this.kind} task failed; restarting it from the committed offset`);
         this.state.to(TaskState.FAILED);
-        return;
+        await sleep(delay, this.stopSignal.signal);
+        if (this.stopRequest) return;
+        this.state.to(TaskState.STARTING);
       }
     }
   }

@@ -1,13 +1,18 @@
-import { TributaryError } from '../errors.js';
+import { PluginProcessDownError, TributaryError } from '../errors.js';
 
 /**
- * A plugin's stream failed (it crashed, broke the protocol, or ended on its own): the partition
- * FAILS with the plugin's reason, and is not retried behind the operator's back. The host
- * restarts a crashed plugin process; the operator (or the admin API) restarts the partition,
- * which resumes from its committed offset.
+ * A plugin's stream failed. Two cases, kept apart so a failure stays with the partition that
+ * caused it:
+ * - the plugin's shared child process died (killed, crashed, or SIGKILLed because one sibling's
+ *   drain hung): a PluginProcessDownError, retriable — the host starts a fresh process and the
+ *   partition resumes on it from its committed offset, without counting as its own failure;
+ * - anything else (the plugin refused `open`, broke the protocol, ended the stream on its own):
+ *   the partition FAILS with the plugin's reason, and the restart policy of its connector
+ *   (`task.restart.*`, see restart-policy.ts) decides whether and when it is tried again.
  */
 export function pluginFailure(err: unknown, connector: string, partition: string): TributaryError {
+  if (err instanceof PluginProcessDownError) return err;
   if (err instanceof TributaryError && !err.retriable) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new TributaryError('INTERNAL', `connector "${connector}" partition "${partition}": plugin failed: ${message}; restart the partition once the plugin is healthy`, { cause: err, retriable: false });
+  return new TributaryError('INTERNAL', `connector "${connector}" partition "${partition}": plugin failed: ${message}`, { cause: err, retriable: false });
 }

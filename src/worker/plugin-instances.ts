@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { HostedPluginInstance, PluginHost } from '../plugins/index.js';
+import type { WorkerMetrics } from '../observability/index.js';
 
 export interface PluginLease {
   readonly instance: HostedPluginInstance;
@@ -23,6 +24,7 @@ export class PluginInstances {
   constructor(
     private readonly host: PluginHost,
     private readonly logger: Logger,
+    private readonly metrics?: WorkerMetrics,
   ) {}
 
   /** The running instance of `plugin` for `connector`, started on first use. */
@@ -30,7 +32,7 @@ export class PluginInstances {
     const key = `${connector}\u0000${plugin}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { instance: this.host.start(plugin, { logger: this.logger.child({ connector }) }), leases: 0 };
+      entry = { instance: this.host.start(plugin, { logger: this.logger.child({ connector }), onCrash: () => this.metrics?.pluginRestarted(plugin) }), leases: 0 };
       this.entries.set(key, entry);
       entry.instance.catch(() => this.entries.delete(key));
     }

@@ -7,6 +7,10 @@
  *   commits a fetched position before handing it to the plugin.
  * - Records handed to the plugin and not yet durable never exceed the connector's
  *   `max.inflight.records`; every one is first taken from the worker's CreditPool.
+ * - Their bytes never exceed `max.inflight.bytes`: before each fetch the task takes the fetch's
+ *   size from the worker's byte pool, and gives back what the fetch did not fill; the rest
+ *   returns when the plugin reports the records durable. (Kafka returns one whole record batch
+ *   even when it is larger than the fetch size; that excess is charged as an overdraft.)
  * - A planned stop asks the plugin to flush, waits for it to make everything durable, commits,
  *   and only then reports STOPPED: the next owner starts right after the last durable record.
  *
@@ -17,7 +21,7 @@ import type { Logger } from 'pino';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { StreamPartition, WriteRequestSchema, WriteResponse } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { OffsetStore } from '../coordinator/index.js';
-import type { PartitionReader, TopicAdmin } from '../kafka/index.js';
+import type { FetchedRecord, PartitionReader, TopicAdmin } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
 import { CancelledError, DeadlineExceededError, describeError, TributaryError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -29,7 +33,9 @@ import type { CreditPool } from './credits.js';
 import type { GroupOffsetMirror } from './group-offset-mirror.js';
 import type { RecordProcessor } from './processing.js';
 import { PartitionTask } from './partition-task.js';
+import type { RestartPolicy } from './restart-policy.js';
 import { TaskState } from './task-state.js';
+import type { WorkerMetrics } from '../observability/index.js';
 
 type WriteRequestInit = MessageInitShape<typeof WriteRequestSchema>;
 
@@ -45,13 +51,18 @@ export interface SinkTaskOptions {
   groupOffsets: GroupOffsetMirror;
   offsets: OffsetStore;
   credits: CreditPool;
+  /** The worker's byte pool; without one, only records are bounded. */
+  byteCredits?: CreditPool;
   processor: RecordProcessor;
   logger: Logger;
+  /** Automatic restarts after a non-retriable failure (default: none). */
+  restart?: RestartPolicy;
   /** How often the plugin is asked to flush while records are pending. */
   flushIntervalMs?: number;
   /** How long the plugin may take to answer `open` and the final flush. */
   openTimeoutMs?: number;
   drainTimeoutMs?: number;
+  metrics?: WorkerMetrics;
 }
 
 /** Encodes a sink's committed position the way all offsets are stored: the last record's offset. */
@@ -68,6 +79,9 @@ export function decodeKafkaOffset(bytes: Uint8Array): bigint {
 interface Sent {
   lastOffset: bigint;
   count: number;
+  bytes: number;
+  /** performance.now() when sent to the plugin. */
+  at: number;
 }
 
 interface Session {
@@ -81,6 +95,22 @@ interface Session {
   flushRequested: boolean;
   failure: unknown;
   changed: Notifier;
+  /** Bytes taken from the byte pool for the next fetch. */
+  fetchBudget: number;
+  /** Bytes taken from the byte pool for records sent and not yet durable. */
+  bytesHeld: number;
+}
+
+/** Smallest fetch worth making while other records are still in flight. */
+const MIN_FETCH_BYTES = 64 * 1024;
+/** The most one fetch asks for (the reader's default maxBytes). */
+const MAX_FETCH_BYTES = 8 * 1024 * 1024;
+
+/** What a fetched record weighs in the byte pool: key, value and headers as Kafka sent them. */
+export function fetchedRecordBytes(r: FetchedRecord): number {
+  let n = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) n += Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return n;
 }
 
 export class SinkTask extends PartitionTask {
@@ -88,6 +118,8 @@ export class SinkTask extends PartitionTask {
   private readonly kafkaPartition: number;
   private committed: bigint | undefined;
   private session: Session | undefined;
+  /** Bytes of the largest fetch answer so far: a fetch budget smaller than that may overdraw. */
+  private largestFetch = 0;
 
   constructor(private readonly options: SinkTaskOptions) {
     super('sink', options);
@@ -151,6 +183,8 @@ export class SinkTask extends PartitionTask {
       flushRequested: false,
       failure: undefined,
       changed: new Notifier(),
+      fetchBudget: 0,
+      bytesHeld: 0,
     };
     this.session = session;
     session.requests.push({ kind: { case: 'open', value: { connector, partition, committedOffset: this.committed } } });
@@ -176,6 +210,9 @@ export class SinkTask extends PartitionTask {
       session.requests.end();
       this.options.credits.release(this.inFlight());
       session.sent.length = 0;
+      this.options.byteCredits?.release(session.bytesHeld + session.fetchBudget);
+      session.bytesHeld = 0;
+      session.fetchBudget = 0;
       this.notify();
       await Promise.allSettled([reader, flusher]);
       await offsets.flush().catch((err: unknown) => this.log.warn({ err: describeError(err).message }, 'offset flush failed'));
@@ -186,36 +223,103 @@ export class SinkTask extends PartitionTask {
   private async fetchLoop(session: Session, from: bigint): Promise<void> {
     const { reader, processor, credits, settings, offsets, connector, partition } = this.options;
     const window = settings.maxInFlightRecords;
-    for await (const batch of reader.read({ topic: this.topic, partition: this.kafkaPartition }, from, session.fetchAbort.signal)) {
-      if (session.failure !== undefined) throw session.failure;
-      if (batch.records.length === 0) continue;
-      const records = processor.fromKafka(batch, { connector: connector.name, partition: partition.id });
-      const lastOffset = batch.records[batch.records.length - 1]!.offset;
-      // Wait for room in the window: ask the plugin to flush when it is full.
-      let held = 0;
-      while (held < batch.records.length) {
-        if (this.inFlight() + batch.records.length > window && session.sent.length > 0) {
-          this.requestFlush(session);
-          await this.waitChange(session, 1000);
-          if (session.failure !== undefined) throw session.failure;
-          if (session.fetchAbort.signal.aborted) break;
+    const pool = this.options.byteCredits;
+    const batches = reader.read({ topic: this.topic, partition: this.kafkaPartition }, from, session.fetchAbort.signal, pool ? { fetchMaxBytes: () => session.fetchBudget } : {})[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (pool && !(await this.reserveFetch(session, pool))) break;
+        const next = await batches.next();
+        if (next.done) break;
+        const batch = next.value;
+        const fetched = pool ? this.chargeFetched(session, pool, batch.records) : 0;
+        if (session.failure !== undefined) throw session.failure;
+        if (batch.records.length === 0) continue;
+        this.options.metrics?.sinkFetched(connector.name, batch.records.length);
+        const converted = processor.fromKafka(batch, { connector: connector.name, partition: partition.id });
+        const records = Array.isArray(converted) ? converted : await converted;
+        if (records.length === 0) {
+          // Every record was filtered or dead-lettered (the DLQ write is acknowledged): handled.
+          // Commit right away when nothing earlier is pending; otherwise a later durable report covers it.
+          if (session.sent.length === 0) this.commit(batch.records[batch.records.length - 1]!.offset);
+          this.releaseBytes(session, fetched);
           continue;
         }
-        held += await credits.acquire(batch.records.length - held, session.fetchAbort.signal);
-        if (session.fetchAbort.signal.aborted) break;
+        const lastOffset = records[records.length - 1]!.kafkaOffset ?? batch.records[batch.records.length - 1]!.offset;
+        const count = records.length;
+        // Wait for room in the window: ask the plugin to flush when it is full.
+        let held = 0;
+        while (held < count) {
+          if (this.inFlight() + count > window && session.sent.length > 0) {
+            this.requestFlush(session);
+            await this.waitChange(session, 1000);
+            if (session.failure !== undefined) throw session.failure;
+            if (session.fetchAbort.signal.aborted) break;
+            continue;
+          }
+          held += await credits.acquire(count - held, session.fetchAbort.signal);
+          if (session.fetchAbort.signal.aborted) break;
+        }
+        if (session.fetchAbort.signal.aborted) {
+          credits.release(held);
+          this.releaseBytes(session, fetched);
+          break;
+        }
+        if (settings.guarantee === 'at-most-once') {
+          // Durable before the plugin sees the records: a crash after this loses them, never repeats them.
+          this.commit(lastOffset);
+          await offsets.persist(this.connector, this.partition);
+        }
+        session.requests.push({ kind: { case: 'batch', value: { records } } });
+        session.sent.push({ lastOffset, count, bytes: fetched, at: performance.now() });
+        session.lastSent = lastOffset;
       }
-      if (session.fetchAbort.signal.aborted) {
-        credits.release(held);
-        break;
-      }
-      if (settings.guarantee === 'at-most-once') {
-        this.commit(lastOffset);
-        await offsets.flush();
-      }
-      session.requests.push({ kind: { case: 'batch', value: { records } } });
-      session.sent.push({ lastOffset, count: batch.records.length });
-      session.lastSent = lastOffset;
+    } finally {
+      // Ends the reader's fetch loop (and its connection) however this loop ended.
+      await batches.return?.();
     }
+  }
+
+  /**
+   * Takes the next fetch's bytes from the pool: as much as the partition's byte window has room
+   * for (up to one full fetch), and at least a worthwhile fetch; while the window is too full,
+   * asks the plugin to flush and waits. False when the fetch was aborted meanwhile.
+   */
+  private async reserveFetch(session: Session, pool: CreditPool): Promise<boolean> {
+    const limit = this.options.settings.maxInFlightBytes;
+    const signal = session.fetchAbort.signal;
+    for (;;) {
+      if (signal.aborted) return false;
+      if (session.failure !== undefined) throw session.failure;
+      const room = Math.min(MAX_FETCH_BYTES, limit - session.bytesHeld);
+      const least = Math.min(Math.max(MIN_FETCH_BYTES, this.largestFetch), limit);
+      if (room >= least || session.sent.length === 0) {
+        const want = Math.max(room, least);
+        const got = await pool.acquire(want, signal, least);
+        if (got === 0) return false;
+        session.fetchBudget = got;
+        return true;
+      }
+      this.requestFlush(session);
+      await this.waitChange(session, 1000);
+    }
+  }
+
+  /** A fetch came back: its records' bytes are held, the rest of its budget goes back. */
+  private chargeFetched(session: Session, pool: CreditPool, records: FetchedRecord[]): number {
+    let bytes = 0;
+    for (const r of records) bytes += fetchedRecordBytes(r);
+    if (bytes > this.largestFetch) this.largestFetch = bytes;
+    if (bytes > session.fetchBudget) pool.take(bytes - session.fetchBudget);
+    else pool.release(session.fetchBudget - bytes);
+    session.fetchBudget = 0;
+    session.bytesHeld += bytes;
+    return bytes;
+  }
+
+  private releaseBytes(session: Session, bytes: number): void {
+    if (bytes <= 0 || !this.options.byteCredits) return;
+    session.bytesHeld -= bytes;
+    this.options.byteCredits.release(bytes);
   }
 
   private requestFlush(session: Session): void {
@@ -265,10 +369,19 @@ export class SinkTask extends PartitionTask {
     session.durable = through;
     session.flushRequested = false;
     let released = 0;
-    while (session.sent.length > 0 && session.sent[0]!.lastOffset <= through) released += session.sent.shift()!.count;
+    let bytes = 0;
+    const oldest = session.sent[0]?.at;
+    while (session.sent.length > 0 && session.sent[0]!.lastOffset <= through) {
+      const sent = session.sent.shift()!;
+      released += sent.count;
+      bytes += sent.bytes;
+    }
+    this.releaseBytes(session, bytes);
+    if (released > 0 && oldest !== undefined) this.options.metrics?.sinkWritten(this.connector, released, (performance.now() - oldest) / 1000);
     this.recordsTotal += released;
     this.options.credits.release(released);
-    if (this.options.settings.guarantee === 'at-least-once') this.commit(through);
+    // exactly-once sinks commit as at-least-once does; the plugin's offsets-with-data (resume_after_offset) make replays harmless.
+    if (this.options.settings.guarantee !== 'at-most-once') this.commit(through);
   }
 
   private async readResponses(session: Session, responses: AsyncIterable<WriteResponse>): Promise<void> {

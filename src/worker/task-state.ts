@@ -20,7 +20,8 @@ const allowed: Record<TaskState, readonly TaskState[]> = {
   [TaskState.PAUSED]: [TaskState.STARTING, TaskState.STOPPING, TaskState.FAILED],
   [TaskState.STOPPING]: [TaskState.STOPPED, TaskState.FAILED],
   [TaskState.STOPPED]: [],
-  [TaskState.FAILED]: [TaskState.STOPPING, TaskState.STOPPED],
+  // FAILED → STARTING: an automatic restart (restart-policy.ts).
+  [TaskState.FAILED]: [TaskState.STOPPING, TaskState.STOPPED, TaskState.STARTING],
 };
 
 export function canTransition(from: TaskState, to: TaskState): boolean {
@@ -38,6 +39,8 @@ export interface TaskStatus {
   /** Records handed to the plugin or Kafka and not yet acknowledged. */
   inFlight: number;
   recordsTotal: number;
+  /** Automatic restarts since the partition last committed a record (restart-policy.ts). */
+  restartAttempts?: number;
 }
 
 export class TaskStateMachine {

@@ -29,7 +29,7 @@ import { PluginHost } from '../../src/plugins/index.js';
 import { Worker } from '../../src/worker/index.js';
 import { sinkPartitions, sourcePartitions } from '../../src/worker/partition-discovery.js';
 import { localStateDir } from '../support/services.js';
-import { kafkaBootstrap, kafkaConn, uniqueName } from '../support/kafka.js';
+import { kafkaBootstrap, kafkaConn, uniqueName, withSend } from '../support/kafka.js';
 import { BENCH_SINK, BENCH_SOURCE, registerBenchPlugins } from './bench-plugins.js';
 import { benchProducers, benchReader, type BenchResult } from './kafka-clients.js';
 
@@ -166,6 +166,9 @@ class TimedOffsetStore implements OffsetStore {
   readAll(connector: string): Promise<Map<string, CommittedOffset>> {
     return this.#inner.readAll(connector);
   }
+  persist(connector: string, partition: string): Promise<void> {
+    return this.#inner.persist(connector, partition);
+  }
   flush(): Promise<void> {
     return this.#inner.flush();
   }
@@ -183,22 +186,17 @@ class SendStats {
   readonly sizes: number[] = [];
 
   wrap(real: RecordProducer): RecordProducer {
-    return {
-      start: () => real.start(),
-      stop: () => real.stop(),
-      beginTransaction: () => real.beginTransaction(),
-      send: async (records: ProducerRecord[]) => {
-        this.sends++;
-        this.records += records.length;
-        this.sizes.push(records.length);
-        this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-        try {
-          await real.send(records);
-        } finally {
-          this.inFlight--;
-        }
-      },
-    };
+    return withSend(real, async (records: ProducerRecord[], options) => {
+      this.sends++;
+      this.records += records.length;
+      this.sizes.push(records.length);
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+      try {
+        await real.send(records, options);
+      } finally {
+        this.inFlight--;
+      }
+    });
   }
 
   summary(): Record<string, number> {

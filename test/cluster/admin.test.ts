@@ -7,11 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { create, createFileRegistry, fromBinary, toBinary, type DescMessage } from '@bufbuild/protobuf';
@@ -22,8 +20,8 @@ import * as reflectionV1Alpha from '../../src/gen/grpc/reflection/v1alpha/reflec
 import { EmbeddedCluster, type ClusterWorker } from '../support/cluster.js';
 import { countSeqs, kafkaClient, readTopic } from '../support/data-plane.js';
 import { eventually } from '../support/eventually.js';
+import { runCli } from '../support/cli.js';
 
-const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const RATE_ENV = 'TRIBUTARY_ADMIN_TEST_RATE';
 
 // ---------------------------------------------------------------- helpers
@@ -106,18 +104,6 @@ async function seqsInOrder(brokers: string[], topic: string, expected: number) {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-function runCli(args: string[], server: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, TRIBUTARY_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** A bidi reflection call through plain grpc-js, messages encoded with the generated schemas only. */
@@ -581,41 +567,41 @@ describe('admin API on a three-worker cluster', { timeout: 900_000 }, () => {
     writeFileSync(badFile, JSON.stringify({ name: 'cli-bad', config: { 'connector.class': 'verifiable-source', partitions: 'x' } }));
     const server = followerWorker.address;
 
-    const info = await runCli(['cluster', 'info', '--json'], server);
+    const info = await runCli(['cluster', 'info', '--json'], { TRIBUTARY_SERVER: server });
     assert.equal(info.code, 0, info.stderr);
     assert.equal(JSON.parse(info.stdout).leaderId, leaderWorker.id);
 
-    const bad = await runCli(['connectors', 'create', '-f', badFile], server);
+    const bad = await runCli(['connectors', 'create', '-f', badFile], { TRIBUTARY_SERVER: server });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^error: invalid config for connector "cli-bad"\n {2}topic: is required\n {2}partitions: must be an integer, got "x"\n/);
 
-    const made = await runCli(['connectors', 'create', '-f', file], server);
+    const made = await runCli(['connectors', 'create', '-f', file], { TRIBUTARY_SERVER: server });
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stdout, /created connector cli-made \(verifiable-source, RUNNING\)/);
-    assert.equal((await runCli(['connectors', 'create', '-f', file], server)).code, 4, 'ALREADY_EXISTS');
+    assert.equal((await runCli(['connectors', 'create', '-f', file], { TRIBUTARY_SERVER: server })).code, 4, 'ALREADY_EXISTS');
     await allRunning(leader, name, 2);
 
-    const list = await runCli(['connectors', 'list'], server);
+    const list = await runCli(['connectors', 'list'], { TRIBUTARY_SERVER: server });
     assert.match(list.stdout, /^NAME\s+KIND\s+PLUGIN\s+TARGET\s+STATE\s+RUNNING\s+WORKERS\ncli-made\s+source\s+verifiable-source\s+RUNNING\s+RUNNING\s+2\/2/);
-    const got = await runCli(['connectors', 'get', name, '--json'], server);
+    const got = await runCli(['connectors', 'get', name, '--json'], { TRIBUTARY_SERVER: server });
     assert.equal(JSON.parse(got.stdout).config['db.password'], '********');
 
-    const missing = await runCli(['connectors', 'status', 'nope'], server);
+    const missing = await runCli(['connectors', 'status', 'nope'], { TRIBUTARY_SERVER: server });
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /connector "nope" not found; list them with: tributary connectors list/);
 
-    const running = await runCli(['offsets', 'reset', name], server);
+    const running = await runCli(['offsets', 'reset', name], { TRIBUTARY_SERVER: server });
     assert.equal(running.code, 4);
     assert.match(running.stderr, /stop it first/);
 
-    const down = await runCli(['cluster', 'info', '--server', '127.0.0.1:1', '--timeout', '3000'], server);
+    const down = await runCli(['cluster', 'info', '--server', '127.0.0.1:1', '--timeout', '3000'], { TRIBUTARY_SERVER: server });
     assert.equal(down.code, 5);
     assert.match(down.stderr, /is a worker running at 127\.0\.0\.1:1\?/);
 
-    const usage = await runCli(['connectors', 'get'], server);
+    const usage = await runCli(['connectors', 'get'], { TRIBUTARY_SERVER: server });
     assert.equal(usage.code, 2, 'a usage error is invalid input');
 
-    assert.equal((await runCli(['connectors', 'delete', name], server)).code, 0);
+    assert.equal((await runCli(['connectors', 'delete', name], { TRIBUTARY_SERVER: server })).code, 0);
     assert.deepEqual(await leader.connectors.list(), []);
   });
 });

@@ -64,7 +64,13 @@ test('etcd unreachable: tasks keep producing, admin writes fail with UNAVAILABLE
     if (status!.partitions.some((p) => p.state !== PartitionState.RUNNING)) throw new Error('not running');
     return new Map(status!.partitions.map((p) => [p.partition, p.epoch]));
   }, { timeoutMs: 60_000, message: 'a leader again, every partition RUNNING' });
-  for (const [p, epoch] of before) assert.equal(after.get(p), epoch, `partition ${p} kept its assignment through the outage`);
+  // An outage longer than the session timeout leaves no proof that a leader can act (issue 25,
+  // hole 1: only a live leader answer or a fresh election read holds the fence clock), so workers
+  // fence themselves and the next leader reassigns; a shorter one keeps every assignment. Which
+  // partitions kept theirs is a figure; that all run again and nothing is lost is asserted below.
+  const kept = [...before].filter(([p, epoch]) => after.get(p) === epoch).length;
+  console.log(`# etcd outage of ${OUTAGE_MS} ms: ${kept} of ${before.size} partitions kept their assignment`);
+  assert.equal(after.size, before.size, 'every partition is assigned again after the outage');
   await assert.rejects(cluster.admin().getConnector({ name: 'during-outage' }), /not found/, 'the failed write changed nothing');
 
   await cluster.admin().stopConnector({ name });

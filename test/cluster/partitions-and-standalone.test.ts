@@ -144,3 +144,30 @@ describe('tributary standalone', { timeout: 180_000 }, () => {
     }
   });
 });
+
+describe('tributary standalone refuses a file connector outside allowed.paths', { timeout: 120_000 }, () => {
+  test('exits 2 naming the connector and the key "file", and stores nothing', async () => {
+    const { kafkaBootstrap } = await services();
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-standalone-confined-'));
+    const outside = mkdtempSync(join(tmpdir(), 'tributary-outside-'));
+    try {
+      const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+      const stateFile = join(dir, 'state.json');
+      const connectorFile = join(dir, 'sink.json');
+      const target = join(outside, 'stolen.txt');
+      writeFileSync(connectorFile, JSON.stringify({ name: 'escape', config: { 'connector.class': 'file-sink', topics: 'any', file: target } }));
+      const child = spawn(process.execPath, ['--import', 'tsx', cli, 'standalone', '--kafka', kafkaBootstrap, '--state-file', stateFile, '--allowed-paths', dir, connectorFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /^\s+file: connector "escape": .*allowed\.paths/m);
+      assert.ok(!existsSync(target), 'nothing was written outside');
+      const stored = existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '';
+      assert.ok(!stored.includes('connectors/escape'), `the connector was not stored: ${stored.slice(0, 300)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});

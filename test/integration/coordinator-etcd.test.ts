@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, GRPCOutOfRangeError } from 'etcd3';
 import type { StateWrite, WorkerInfo } from '../../src/coordinator/backend.js';
 import { createEtcdBackend, type EtcdBackend, type EtcdBackendOptions } from '../../src/coordinator/etcd/index.js';
 import { FailedPreconditionError, UnavailableError, isRetriable } from '../../src/errors.js';
@@ -190,6 +190,36 @@ describe('etcd coordinator backend (real etcd)', () => {
     }));
     await leadership.write(writes);
     assert.equal((await a.snapshot()).offsets.get('big')!.size, 300);
+  });
+
+  it('a leader keeps etcd history bounded: after many offset flushes the history is compacted to the retained revisions', async () => {
+    fresh();
+    const a = await backend({ compactionIntervalMs: 100, compactionRetainRevisions: 200 });
+    const leadership = (await campaign(a, worker('a')).elected)!;
+    const client = new Etcd3({ hosts: endpoints });
+    try {
+      const value = new Uint8Array(1024).fill(7);
+      // Offset flushes as a leader writes them: one transaction per flush, the same keys again and again.
+      for (let i = 0; i < 600; i++) {
+        await leadership.write([{ type: 'commitOffset', connector: 'busy', partition: `p${i % 4}`, offset: { offset: value, epoch: BigInt(i + 1) } }]);
+      }
+      const revision = BigInt((await client.maintenance.status()).header.revision);
+      // An old revision is readable only while it has not been compacted.
+      await eventually(async () => {
+        try {
+          await client.get('anything').revision((revision - 300n).toString()).exec();
+          return false;
+        } catch (err) {
+          // etcd answers OUT_OF_RANGE ("required revision has been compacted").
+          if (err instanceof GRPCOutOfRangeError) return true;
+          throw err;
+        }
+      }, { timeoutMs: 10_000, message: 'revisions older than the retained 200 are compacted' });
+      // What is retained is still there: a read 100 revisions back works.
+      await client.get('anything').revision((revision - 100n).toString()).exec();
+    } finally {
+      client.close();
+    }
   });
 
   it('a leader whose lease is revoked loses `lost` at once, cannot write, and the other candidate leads with a larger term', async () => {

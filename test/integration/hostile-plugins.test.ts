@@ -80,7 +80,7 @@ test('a child-process plugin that hangs while stopping is killed; its partition 
 
 test('a plugin sending more records than its credits FAILS with a protocol error; others keep moving', async () => {
   const name = uniqueName('over-credit');
-  const runtime = await runAllPartitions(dp, name, { 'connector.class': 'over-credit', topic: uniqueName('over'), partitions: '1', 'topic.creation.default.partitions': '1' });
+  const runtime = await runAllPartitions(dp, name, { 'connector.class': 'over-credit', topic: uniqueName('over'), partitions: '1', 'topic.creation.default.partitions': '1', 'task.restart.max.attempts': '0' });
   await eventually(() => runtime.statuses().every((s) => s.state === TaskState.FAILED), { timeoutMs: 10_000, message: 'the over-sending partition failed' });
   assert.match(runtime.statuses()[0]!.error!.message, /protocol violation: plugin sent \d+ records with only \d+ credits left/);
   await healthyKeepsMoving();

@@ -511,6 +511,60 @@ describe('src/kafka against the broker', () => {
       assert.deepEqual(all.map((r) => text(r.value)), ['a1', 'c1', 'p1', 'a2', 'c2', 'p2', 'p3']);
     });
 
+    it('under read_committed reads past the ABORT marker of a transaction that wrote nothing to the partition, next to a listed aborted one', { timeout: 60_000 }, async () => {
+      // The shape that crashed @platformatic/kafka 1.35's own read_committed filter
+      // (Consumer#filterUncommittedMessages: "Cannot set properties of undefined"): one fetch
+      // holds an aborted transaction the broker lists (it wrote data here) and the ABORT marker
+      // of another producer that is not listed, because its transaction added the partition but
+      // appended nothing (its only record was too large for the topic). A worker killed between
+      // AddPartitionsToTxn and its Produce leaves the same marker when the next owner fences it.
+      const topic = await newTopic('empty-abort', 1, { 'max.message.bytes': '2048' });
+      const conn = kafkaConn(bootstrap, `${run}-empty-abort`);
+      const [listed, empty, committing] = [
+        createProducer(conn, { client: 'platformatic', transactionalId: uniqueName('listed') }),
+        createProducer(conn, { client: 'platformatic', transactionalId: uniqueName('empty') }),
+        createProducer(conn, { client: 'platformatic', transactionalId: uniqueName('commit') }),
+      ];
+      await Promise.all([listed.start(), empty.start(), committing.start()]);
+      try {
+        await Promise.all([listed.initTransactions(), empty.initTransactions(), committing.initTransactions()]);
+        const send = (p: { send(r: ProducerRecord[]): Promise<void> }, value: string | Buffer) => p.send([{ topic, key: null, value: Buffer.from(value) }]);
+        const [ta, te, tc] = [await listed.beginTransaction(), await empty.beginTransaction(), await committing.beginTransaction()];
+        await send(tc, 'c1');
+        await send(ta, 'a1');
+        await assert.rejects(send(te, Buffer.alloc(8_192, 1)), 'a record over max.message.bytes is refused, after its partition joined the transaction');
+        await te.abort();
+        await send(ta, 'a2');
+        await ta.abort();
+        await send(tc, 'c2');
+        await tc.commit();
+      } finally {
+        await Promise.all([listed.stop(), empty.stop(), committing.stop()]);
+      }
+      const [{ latest }] = await admin.partitionOffsets(topic);
+      const uncommitted = await startedReader({ isolationLevel: 'read_uncommitted' });
+      const all = await readUntil(uncommitted, { topic, partition: 0 }, 0n, { until: (rs) => rs.some((r) => text(r.value) === 'c2') });
+      assert.deepEqual(all.map((r) => text(r.value)), ['c1', 'a1', 'a2', 'c2']);
+      // c1, a1, the empty transaction's ABORT marker, a2, a's ABORT marker, c2, c's COMMIT marker.
+      assert.equal(latest, 7n, 'the empty transaction left its ABORT marker in the partition');
+      const committed = await startedReader({ isolationLevel: 'read_committed', maxWaitMs: 100 });
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 20_000);
+      const visible: string[] = [];
+      let position = 0n;
+      try {
+        for await (const batch of committed.read({ topic, partition: 0 }, 0n, controller.signal, { yieldEmpty: true })) {
+          for (const r of batch.records) visible.push(text(r.value)!);
+          position = batch.nextOffset;
+          if (position >= latest!) break;
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      assert.equal(position, latest, 'the read reached the end of the partition, markers included');
+      assert.deepEqual(visible, ['c1', 'c2']);
+    });
+
     it('a read loop in progress keeps going across a broker restart and delivers every record from before and after it, with no gap', { timeout: 120_000, skip: restartSkip }, async (t) => {
       const topic = await newTopic('restart-read', 1);
       const tp = { topic, partition: 0 };

@@ -4,11 +4,15 @@
  * workers by PID and talk to them through the Admin API. Every process it starts is killed in
  * `close()`.
  */
+import { appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
-import { AdminService } from '../../src/gen/tributary/admin/v1/admin_pb.js';
+import { AdminService, PartitionState } from '../../src/gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type Client } from '../../src/grpc/index.js';
 import { eventually } from './eventually.js';
 import { services } from './services.js';
@@ -38,6 +42,8 @@ export interface ClusterWorker {
   /** Lines the worker logged (pino JSON), for failure messages. */
   log: string[];
   exit: Promise<number | null> | undefined;
+  /** host:port of the worker's /metrics, when the cluster was started with `metrics: true`. */
+  metricsAddress?: string;
 }
 
 export interface EmbeddedClusterOptions {
@@ -47,6 +53,23 @@ export interface EmbeddedClusterOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   env?: Record<string, string>;
+  /** How long a worker may take to serve after its start (default 120000 ms). */
+  startTimeoutMs?: number;
+  /** Called with every whole line a worker logs (stdout and stderr), e.g. to count events. */
+  onLogLine?: (worker: ClusterWorker, line: string) => void;
+  /** Serve each worker's /metrics on a port of its own (ClusterWorker.metricsAddress). */
+  metrics?: boolean;
+  /** Extra environment of one worker (e.g. its own TLS files), over `env`. */
+  workerEnv?: (w: ClusterWorker) => Record<string, string>;
+  /** Credentials of the test's admin clients (TLS workers); default plaintext. */
+  adminCredentials?: grpc.ChannelCredentials;
+  /** Metadata of every call of the test's admin clients (e.g. `authorization: Bearer …`). */
+  adminMetadata?: Record<string, string>;
+  /**
+   * Also append every line each worker writes to `<logDir>/<id>.log` (uncapped, for log greps).
+   * Defaults to `$TRIBUTARY_TEST_LOG_DIR` when that is set (to keep a failing run's full logs).
+   */
+  logDir?: string;
 }
 
 export class EmbeddedCluster {
@@ -73,15 +96,17 @@ export class EmbeddedCluster {
   }
 
   /** Adds a worker process to the running cluster. */
-  async addWorker(): Promise<ClusterWorker> {
+  async addWorker(options: { wait?: boolean } = {}): Promise<ClusterWorker> {
     const port = await freePort();
     const w: ClusterWorker = { id: `w${this.workers.length + 1}`, port, address: `127.0.0.1:${port}`, process: undefined, log: [], exit: undefined };
     this.workers.push(w);
-    await this.startWorker(w);
+    await this.startWorker(w, options);
     return w;
   }
 
-  async startWorker(w: ClusterWorker): Promise<void> {
+  /** Starts `w`'s process; waits until it serves Admin calls unless `wait` is false. */
+  async startWorker(w: ClusterWorker, { wait = true }: { wait?: boolean } = {}): Promise<void> {
+    if (this.options.metrics && !w.metricsAddress) w.metricsAddress = `127.0.0.1:${await freePort()}`;
     const child = spawn(
       process.execPath,
       [
@@ -100,23 +125,43 @@ export class EmbeddedCluster {
         '--listen',
         w.address,
         '--session-timeout',
-        String(this.options.sessionTimeoutMs ?? 3_000),
+        String(this.options.sessionTimeoutMs ?? 5_000),
         '--heartbeat-interval',
         String(this.options.heartbeatIntervalMs ?? 500),
         '--offset-flush-interval',
         '500',
+        // The tests' files live under the OS temp directory: the file connectors may use it.
+        '--allowed-paths',
+        tmpdir(),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...this.options.env } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...this.options.env, ...this.options.workerEnv?.(w), ...(w.metricsAddress ? { TRIBUTARY_METRICS_LISTEN: w.metricsAddress } : {}) },
+      },
     );
     w.process = child;
     w.log = [];
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) w.log.push(line);
-      if (w.log.length > 2_000) w.log.splice(0, w.log.length - 2_000);
+    const logDir = this.options.logDir ?? process.env.TRIBUTARY_TEST_LOG_DIR;
+    const logFile = logDir ? join(logDir, `${this.name}-${w.id}.log`) : undefined;
+    const onLine = this.options.onLogLine;
+    const keeper = () => {
+      let carry = ''; // a line split across chunks is completed by the next one
+      return (chunk: Buffer) => {
+        if (logFile) appendFileSync(logFile, chunk);
+        const lines = (carry + chunk.toString()).split('\n');
+        carry = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!line) continue;
+          w.log.push(line);
+          onLine?.(w, line);
+        }
+        if (w.log.length > 2_000) w.log.splice(0, w.log.length - 2_000);
+      };
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout!.on('data', keeper());
+    child.stderr!.on('data', keeper());
     w.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    if (!wait) return;
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`worker ${w.id} exited with ${child.exitCode}: ${w.log.slice(-5).join('\n')}`);
       await this.admin(w).getCluster({}, { timeoutMs: 1_000 }).catch((err: Error) => {
@@ -124,13 +169,13 @@ export class EmbeddedCluster {
         if (!/no leader|UNAVAILABLE|not the leader/i.test(err.message)) throw err;
       });
       return true;
-    }, { timeoutMs: 30_000, intervalMs: 100, message: `worker ${w.id} serving` });
+    }, { timeoutMs: this.options.startTimeoutMs ?? 120_000, intervalMs: 100, message: `worker ${w.id} serving` });
   }
 
   admin(w: ClusterWorker = this.live()[0]!): AdminClient {
     let client = this.clients.get(w.address);
     if (!client) {
-      client = createClient(AdminService, w.address);
+      client = createClient(AdminService, w.address, { credentials: this.options.adminCredentials, metadata: this.options.adminMetadata });
       this.clients.set(w.address, client);
     }
     return client;
@@ -173,4 +218,29 @@ export class EmbeddedCluster {
   logs(lines = 20): string {
     return this.workers.map((w) => `--- ${w.id}\n${w.log.slice(-lines).join('\n')}`).join('\n');
   }
+}
+
+/**
+ * A verifiable source's committed seq per stream partition (its offsets are the last seq as
+ * text), as the leader holds them.
+ */
+export async function committedSeqs(admin: AdminClient, name: string, timeoutMs = 3_000): Promise<Map<string, number>> {
+  const { offsets } = await admin.getOffsets({ name }, { timeoutMs });
+  return new Map(offsets.map((o) => [o.partition, Number(o.text)]));
+}
+
+/**
+ * Waits until every partition of each connector is RUNNING (and, with `partitions`, that each
+ * has exactly that many); fails naming the partitions that are not, with their state and worker.
+ */
+export async function everyPartitionRunning(admin: () => AdminClient, names: string[], opts: { partitions?: number; timeoutMs?: number } = {}): Promise<void> {
+  await eventually(async () => {
+    for (const name of names) {
+      const { status } = await admin().getConnectorStatus({ name }, { timeoutMs: 3_000 });
+      const bad = status!.partitions.filter((p) => p.state !== PartitionState.RUNNING);
+      const countWrong = opts.partitions === undefined ? status!.partitions.length === 0 : status!.partitions.length !== opts.partitions;
+      if (countWrong || bad.length > 0) throw new Error(`${name}: ${bad.map((p) => `${p.partition}=${PartitionState[p.state]}@${p.workerId}`).join(' ')}`);
+    }
+    return true;
+  }, { timeoutMs: opts.timeoutMs ?? 40_000, intervalMs: 200, message: 'every partition RUNNING' });
 }

@@ -10,8 +10,9 @@ import pino from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
 import { FileOffsetStore } from '../../src/coordinator/index.js';
 import { registerBuiltinConnectors } from '../../src/connectors/index.js';
+import { AllowedPaths } from '../../src/util/allowed-paths.js';
 import { PluginHost } from '../../src/plugins/index.js';
-import type { ProducerClient } from '../../src/kafka/index.js';
+import { createPartitionReader, createTopicAdmin, type ProducerClient } from '../../src/kafka/index.js';
 import { Worker, type ConnectorRuntime, type WorkerOptions } from '../../src/worker/index.js';
 import { sinkPartitions, sourcePartitions } from '../../src/worker/partition-discovery.js';
 import { parseVerifiableValue } from '../../src/connectors/verifiable-source/index.js';
@@ -38,11 +39,13 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
   const dir = mkdtempSync(join(tmpdir(), 'tributary-dp-'));
   const { producerClient, ...workerOptions } = options;
   const plugins = workerOptions.plugins ?? new PluginHost({ logger: quietLogger });
-  registerBuiltinConnectors(plugins);
+  // The test's files live under the OS temp directory: the file connectors may use it.
+  const allowedPaths = workerOptions.allowedPaths ?? AllowedPaths.of([tmpdir()]);
+  registerBuiltinConnectors(plugins, { allowedPaths });
   const offsets = new FileOffsetStore(join(dir, 'offsets.json'));
   const brokers = kafkaBootstrap.split(',');
   const kafka: WorkerOptions['kafka'] = producerClient === undefined ? { brokers } : { brokers, producerClient };
-  const worker = new Worker({ kafka, plugins, offsets, logger: quietLogger, offsetFlushIntervalMs: 200, ...workerOptions });
+  const worker = new Worker({ kafka, plugins, offsets, logger: quietLogger, offsetFlushIntervalMs: 200, ...workerOptions, allowedPaths });
   await worker.start();
   return {
     worker,
@@ -150,4 +153,33 @@ export function countSeqs(records: Iterable<{ value: Buffer | null }>): Map<stri
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * Everything a read_committed consumer sees in `topic`: each partition read from its log start up
+ * to its high watermark as it was when the read began (aborted records and transaction markers
+ * are skipped, so record offsets have gaps; the position still reaches the watermark).
+ */
+export async function readCommittedTopic(brokers: string[], topic: string, timeoutMs = 60_000): Promise<Array<{ offset: bigint; key: Buffer | null; value: Buffer | null }>> {
+  const conn = { brokers, clientId: 'tributary-test-committed-reader', requestTimeoutMs: 15_000 };
+  const admin = createTopicAdmin(conn);
+  const reader = createPartitionReader(conn, { isolationLevel: 'read_committed', maxWaitMs: 200 });
+  await Promise.all([admin.start(), reader.start()]);
+  const out: Array<{ offset: bigint; key: Buffer | null; value: Buffer | null }> = [];
+  try {
+    for (const { partition, earliest, latest } of await admin.partitionOffsets(topic)) {
+      if (latest <= earliest) continue;
+      const signal = AbortSignal.timeout(timeoutMs);
+      let position = earliest;
+      for await (const batch of reader.read({ topic, partition }, earliest, signal, { yieldEmpty: true })) {
+        for (const r of batch.records) out.push({ offset: r.offset, key: r.key, value: r.value });
+        position = batch.nextOffset;
+        if (position >= latest) break;
+      }
+      if (position < latest) throw new Error(`read_committed read of ${topic}-${partition} reached ${position} of ${latest} within ${timeoutMs} ms`);
+    }
+  } finally {
+    await Promise.allSettled([admin.stop(), reader.stop()]);
+  }
+  return out;
 }

@@ -5,8 +5,11 @@ export interface EventuallyOptions {
   timeoutMs?: number;
   /** Pause between attempts (default 50 ms). */
   intervalMs?: number;
-  /** Describes what was awaited; prefixes the error thrown at the deadline. */
-  message?: string;
+  /**
+   * Describes what was awaited; prefixes the error thrown at the deadline. A function is called
+   * only then, so it can describe the state at the deadline (the last rows, the logs so far).
+   */
+  message?: string | (() => string);
 }
 
 /**
@@ -34,5 +37,6 @@ export async function eventually<T>(
     await delay(Math.min(intervalMs, left));
   }
   const detail = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new Error(`${message} within ${timeoutMs} ms: ${detail}`, { cause: lastError });
+  const what = typeof message === 'function' ? message() : message;
+  throw new Error(`${what} within ${timeoutMs} ms: ${detail}`, { cause: lastError });
 }

@@ -10,7 +10,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { FetchedRecord, KafkaConnectionConfig, PartitionReader, TopicPartition } from '../../src/kafka/index.js';
+import type { FetchedRecord, KafkaConnectionConfig, PartitionReader, ProducerRecord, RecordProducer, SendOptions, TopicPartition } from '../../src/kafka/index.js';
 import { localStateDir, services } from './services.js';
 
 const execFileAsync = promisify(execFile);
@@ -183,4 +183,17 @@ export async function restartBroker(downMs = 0): Promise<BrokerRestart> {
   }
   const figure = (name: string): number => Number(new RegExp(`^${name}=(\\d+)$`, 'm').exec(output)?.[1] ?? NaN);
   return { stopMs: figure('RESTART_STOP_MS'), startMs: figure('RESTART_START_MS'), totalMs: figure('RESTART_TOTAL_MS') };
+}
+
+/** `real` with its `send` replaced (to count or slow sends); every other call goes to `real`. */
+export function withSend(real: RecordProducer, send: (records: ProducerRecord[], options?: SendOptions) => Promise<void>): RecordProducer {
+  return {
+    start: () => real.start(),
+    stop: () => real.stop(),
+    beginTransaction: () => real.beginTransaction(),
+    initTransactions: () => real.initTransactions(),
+    abandon: (lane, reason) => real.abandon(lane, reason),
+    abort: (reason) => real.abort(reason),
+    send,
+  };
 }

@@ -69,7 +69,8 @@ function toServices(kafka: string, etcd: string): Services {
   };
 }
 
-async function readEnvFile(): Promise<Record<string, string>> {
+/** The variables of the state dir's `env` file (empty when it does not exist). */
+export async function readEnvFile(): Promise<Record<string, string>> {
   let text: string;
   try {
     text = await readFile(join(localStateDir(), 'env'), 'utf8');
@@ -86,7 +87,7 @@ async function readEnvFile(): Promise<Record<string, string>> {
 }
 
 /** True if any `host:port` or URL in the comma-separated list accepts a TCP connection. */
-async function anyReachable(list: string): Promise<boolean> {
+export async function anyReachable(list: string): Promise<boolean> {
   const checks = list
     .split(',')
     .map((s) => s.trim())
@@ -112,7 +113,8 @@ function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean>
   });
 }
 
-function runUp(): Promise<void> {
+/** Runs `bash deploy/local/up.sh` (idempotent). */
+export function runUp(): Promise<void> {
   return new Promise((resolve, reject) => {
     // The script's progress goes to our stderr: stdout may be the test runner's protocol.
     const child = spawn('bash', [upScript], { cwd: repoRoot, stdio: ['ignore', 2, 2] });

@@ -13,7 +13,8 @@ export class TcpProxy {
 
   constructor(private readonly target: { host: string; port: number }) {}
 
-  async start(): Promise<string> {
+  /** Listens on `port` (default: any free port) and returns `127.0.0.1:<port>`. */
+  async start(port = 0): Promise<string> {
     this.server = createServer((client) => {
       const upstream = connect(this.target.port, this.target.host);
       const pair: [Socket, Socket] = [client, upstream];
@@ -29,7 +30,7 @@ export class TcpProxy {
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
     return `127.0.0.1:${this.port}`;
   }

@@ -10,8 +10,13 @@ import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { isOnlyReferences, parseProperties, referencesIn, resolveConfigReferences, tryResolveConfigReferences } from '../../src/worker/config-references.js';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { AllowedPaths } from '../../src/util/allowed-paths.js';
 import { maskSecrets, SECRET_MASK } from '../../src/admin/views.js';
 import { ConfigType, DescribeResponseSchema } from '../../src/gen/tributary/connector/v1/connector_pb.js';
+
+// The file connectors and ${file:…} references are confined to allowed.paths (none by default);
+// these tests' files live under the OS temp directory.
+process.env.TRIBUTARY_ALLOWED_PATHS = tmpdir();
 
 test('parses env and file references with Kafka Connect syntax and ignores other providers', () => {
   assert.deepEqual(referencesIn('jdbc://${env:DB_HOST}:5432/${file:/etc/db.properties:database}?x=${vault:secret/db:pw}'), [
@@ -61,20 +66,20 @@ test('resolves env and file references, reading each file once, and leaves the i
 });
 
 test('an unresolvable reference is an INVALID_ARGUMENT problem naming its key, one per key', async () => {
-  const config = { a: '${env:MISSING_VAR}', b: '${file:/nonexistent/x.properties:k}', c: '${env:SET}', d: '${file:/tmp/x.properties}', e: '${env:SET}/${env:MISSING_TOO}' };
+  const config = { a: '${env:MISSING_VAR}', b: `\${file:${tmpdir()}/nonexistent/x.properties:k}`, c: '${env:SET}', d: '${file:/tmp/x.properties}', e: '${env:SET}/${env:MISSING_TOO}' };
   const { config: resolved, problems } = await tryResolveConfigReferences(config, { env: { SET: 'yes' } });
   assert.equal(resolved['c'], 'yes');
   assert.equal(resolved['a'], '${env:MISSING_VAR}', 'an unresolved key keeps its value');
   assert.deepEqual(problems.map((p) => p.key).sort(), ['a', 'b', 'd', 'e']);
   assert.match(problems.find((p) => p.key === 'a')!.message, /MISSING_VAR is not set/);
-  assert.match(problems.find((p) => p.key === 'b')!.message, /cannot read \/nonexistent\/x.properties/);
+  assert.match(problems.find((p) => p.key === 'b')!.message, /cannot read .*\/nonexistent\/x.properties/);
   assert.match(problems.find((p) => p.key === 'd')!.message, /\$\{file:\/path\/to\/file.properties:key\}/);
   assert.match(problems.find((p) => p.key === 'e')!.message, /MISSING_TOO/);
   await assert.rejects(resolveConfigReferences(config, { env: {} }), (err: unknown) => err instanceof InvalidArgumentError && err.problems.length === 5 && err.code === 'INVALID_ARGUMENT');
 });
 
 test('a file without the key names the file and the key', async () => {
-  const { problems } = await tryResolveConfigReferences({ pw: '${file:/creds.properties:password}' }, { readText: async () => 'user=bob\n' });
+  const { problems } = await tryResolveConfigReferences({ pw: '${file:/creds.properties:password}' }, { readText: async () => 'user=bob\n', allowedPaths: AllowedPaths.of(['/']) });
   assert.deepEqual(problems, [{ key: 'pw', message: '${file:/creds.properties:password}: /creds.properties has no key "password"' }]);
 });
 

@@ -110,8 +110,12 @@ test('errors print one line per problem and map to exit codes', () => {
 });
 
 test('validation results list each problem', () => {
-  assert.equal(formatValidation({ plugin: 'p', valid: true, errors: [], configKeys: [] }), 'the config is valid for plugin p');
-  assert.equal(formatValidation({ plugin: 'p', valid: false, errors: [{ key: 'topic', message: 'is required' }], configKeys: [] }), 'the config is not valid for plugin p:\n  topic: is required');
+  assert.equal(formatValidation({ plugin: 'p', valid: true, errors: [], configKeys: [], warnings: [] }), 'the config is valid for plugin p');
+  assert.equal(formatValidation({ plugin: 'p', valid: false, errors: [{ key: 'topic', message: 'is required' }], configKeys: [], warnings: [] }), 'the config is not valid for plugin p:\n  topic: is required');
+  assert.equal(
+    formatValidation({ plugin: 'p', valid: true, errors: [], configKeys: [], warnings: [{ key: 'tpoic', message: 'has no effect' }] }),
+    'the config is valid for plugin p\n  warning: tpoic: has no effect',
+  );
 });
 
 test('the server comes from --server, then TRIBUTARY_SERVER, then the default listen address', () => {

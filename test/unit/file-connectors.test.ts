@@ -13,8 +13,12 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { NotFoundError, UnavailableError } from '../../src/errors.js';
 import type { ReadRequestSchema, ReadResponse, WatchPartitionsResponse, WriteRequestSchema, WriteResponse } from '../../src/gen/tributary/connector/v1/connector_pb.js';
 import { inProcessPlugin, type ConnectorPlugin, type PluginRecord } from '../../src/plugins/index.js';
-import { createFileSourcePlugin, FILE_SOURCE, fileSourcePlugin, globMatcher, type FileSourceLogger } from '../../src/connectors/file-source/index.js';
+import { createFileSourcePlugin, FILE_SOURCE, fileSourcePlugin, globMatcher, writeDecimal, type FileSourceLogger } from '../../src/connectors/file-source/index.js';
 import { FILE_SINK, fileSinkPlugin } from '../../src/connectors/file-sink/index.js';
+
+// The file connectors and ${file:…} references are confined to allowed.paths (none by default);
+// these tests' files live under the OS temp directory.
+process.env.TRIBUTARY_ALLOWED_PATHS = tmpdir();
 import { AsyncQueue } from '../../src/util/async-queue.js';
 
 type ReadRequestInit = MessageInitShape<typeof ReadRequestSchema>;
@@ -321,6 +325,7 @@ test('file-source: Validate names path and topic when missing, and path when it 
     ['topic', undefined],
     ['poll.interval.ms', '500'],
     ['batch.size', '2000'],
+    ['file.header.enable', 'true'],
   ]);
 });
 
@@ -378,4 +383,14 @@ test('file-sink: appends each value as a line (null as an empty line), durable t
   const errors = await plugin.validate({ connector: { name: 'out', config: { file: dir } } });
   assert.deepEqual(errors.errors.map((e) => e.key), ['file']);
   assert.deepEqual((await plugin.validate({ connector: { name: 'out', config: {} } })).errors.map((e) => e.key), ['file']);
+});
+
+test('file-source offsets: writeDecimal writes the same bytes as Buffer.from(String(n)), up to the largest safe integer', () => {
+  const slab = Buffer.alloc(64, 0xff);
+  for (const n of [0, 7, 9, 10, 99, 100, 12_345, 1_000_000, 4_294_967_296, Number.MAX_SAFE_INTEGER]) {
+    const digits = writeDecimal(slab, 3, n);
+    assert.deepEqual(slab.subarray(3, 3 + digits), Buffer.from(String(n)), `offset ${n}`);
+    assert.equal(slab[2], 0xff, 'nothing written before the position');
+    assert.equal(slab[3 + digits], 0xff, `nothing written after the ${digits} digits of ${n}`);
+  }
 });

@@ -103,3 +103,67 @@ describe('decodeFetch', () => {
     assert.deepEqual(decodeFetch(onlyMarkers, 4n, true), { records: [], nextOffset: 5n });
   });
 });
+
+describe('decodeFetch on the answers that broke @platformatic/kafka 1.35’s read_committed filter', () => {
+  it('drops nothing wrongly and does not throw on the ABORT marker of a producer the answer does not list', () => {
+    // Producer 3 added the partition to a transaction and appended nothing: the broker writes its
+    // ABORT marker but lists no aborted transaction for it. With producer 1's listed one in the
+    // same answer, Consumer#filterUncommittedMessages threw "Cannot set properties of undefined".
+    const shape: FetchResponsePartition = {
+      ...partition,
+      abortedTransactions: [{ producerId: 1n, firstOffset: 1n }],
+      records: [
+        batch(0, TRANSACTIONAL, 2, ['c0']),
+        batch(1, TRANSACTIONAL, 1, ['a1']),
+        batch(2, TRANSACTIONAL | CONTROL, 3, [ABORT]),
+        batch(3, TRANSACTIONAL, 1, ['a3']),
+        batch(4, TRANSACTIONAL | CONTROL, 1, [ABORT]),
+        batch(5, TRANSACTIONAL, 2, ['c5']),
+        batch(6, TRANSACTIONAL | CONTROL, 2, [COMMIT]),
+      ],
+    };
+    const decoded = decodeFetch(shape, 0n, true);
+    assert.deepEqual(values(decoded.records), [
+      [0n, 'c0'],
+      [5n, 'c5'],
+    ]);
+    assert.equal(decoded.nextOffset, 7n);
+  });
+
+  it('drops a listed aborted transaction whose ABORT marker lies beyond this answer', () => {
+    // The answer was cut by maxBytes before the marker; the library kept such "open ranges".
+    const cut: FetchResponsePartition = {
+      ...partition,
+      abortedTransactions: [{ producerId: 1n, firstOffset: 1n }],
+      records: [batch(0, 0, -1, ['p0']), batch(1, TRANSACTIONAL, 1, ['a1', 'a2']), batch(3, TRANSACTIONAL, 2, ['c3'])],
+    };
+    const decoded = decodeFetch(cut, 0n, true);
+    assert.deepEqual(values(decoded.records), [
+      [0n, 'p0'],
+      [3n, 'c3'],
+    ]);
+    assert.equal(decoded.nextOffset, 4n);
+  });
+
+  it('drops two aborted transactions of one producer in one answer and keeps its committed one between them', () => {
+    // The library kept one range per producer id, so the second listing replaced the first.
+    const twice: FetchResponsePartition = {
+      ...partition,
+      abortedTransactions: [
+        { producerId: 1n, firstOffset: 4n },
+        { producerId: 1n, firstOffset: 0n },
+      ],
+      records: [
+        batch(0, TRANSACTIONAL, 1, ['a0']),
+        batch(1, TRANSACTIONAL | CONTROL, 1, [ABORT]),
+        batch(2, TRANSACTIONAL, 1, ['c2']),
+        batch(3, TRANSACTIONAL | CONTROL, 1, [COMMIT]),
+        batch(4, TRANSACTIONAL, 1, ['a4']),
+        batch(5, TRANSACTIONAL | CONTROL, 1, [ABORT]),
+      ],
+    };
+    const decoded = decodeFetch(twice, 0n, true);
+    assert.deepEqual(values(decoded.records), [[2n, 'c2']]);
+    assert.equal(decoded.nextOffset, 6n);
+  });
+});

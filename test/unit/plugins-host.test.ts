@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AlreadyExistsError, DeadlineExceededError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../src/errors.js';
 import { ConnectorKind } from '../../src/gen/tributary/connector/v1/connector_pb.js';
 import { PluginHost, loadPluginDirectory } from '../../src/plugins/index.js';
@@ -108,13 +109,68 @@ test('a plugin that exits before its handshake fails the start with its exit cod
 
 test('a plugin that never prints its handshake times out with its stderr tail and is killed', async () => {
   const before = new Set(childPids());
-  const host = new PluginHost({ startTimeoutMs: 1_000 });
+  const host = new PluginHost({ startTimeoutMs: 3_000 }); // node itself may take over 1 s to start on a loaded machine
   host.register({ name: 'mute', source: { type: 'command', command: process.execPath, args: ['-e', 'console.error("warming up"); setInterval(() => {}, 1000)'] } });
   await assert.rejects(host.start('mute'), (err: unknown) => {
     assert.ok(err instanceof UnavailableError, String(err));
-    assert.match(err.message, /did not print its "TRIBUTARY_PLUGIN 1 <address>" line within 1000 ms/);
+    assert.match(err.message, /did not print its "TRIBUTARY_PLUGIN 1 <address>" line within 3000 ms/);
     assert.match(err.message, /warming up/);
     return true;
   });
   await eventually(() => childPids().every((pid) => before.has(pid)), { message: 'the mute plugin is still running' });
+});
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const hostileMain = fileURLToPath(new URL('../fixtures/plugins/hostile-main.ts', import.meta.url));
+
+test('a plugin file\'s startTimeoutMs overrides the host\'s start timeout', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-plugins-'));
+  // No child process prints its handshake within 1 ms, so the host's own bound always fails it.
+  const host = new PluginHost({ startTimeoutMs: 1 });
+  try {
+    const command = { command: process.execPath, args: ['--import', 'tsx', hostileMain, 'hang-read'], cwd: repoRoot };
+    writeFileSync(join(dir, 'patient.plugin.json'), JSON.stringify({ name: 'patient', ...command, startTimeoutMs: 120_000 }));
+    writeFileSync(join(dir, 'hasty.plugin.json'), JSON.stringify({ name: 'hasty', ...command }));
+    const found = await host.loadDirectory(dir);
+    assert.deepEqual(found.map((r) => (r.source.type === 'command' ? r.source.startTimeoutMs : null)), [undefined, 120_000]);
+
+    await assert.rejects(host.start('hasty'), (err: unknown) => err instanceof UnavailableError && /within 1 ms/.test(err.message));
+    const instance = await host.start('patient');
+    assert.ok(instance.pid && instance.pid > 0);
+    assert.equal(instance.description.kind, ConnectorKind.SOURCE);
+    await instance.close();
+  } finally {
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad startTimeoutMs is refused naming the key, in a plugin file and in code', async () => {
+  for (const bad of ['10s', 0, -5, 1.5, 600_001, null]) {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-plugins-'));
+    try {
+      writeFileSync(join(dir, 'slow.plugin.json'), JSON.stringify({ name: 'slow', command: 'java', startTimeoutMs: bad }));
+      await assert.rejects(loadPluginDirectory(dir), (err: unknown) => {
+        assert.ok(err instanceof InvalidArgumentError, String(err));
+        assert.match(err.message, /slow\.plugin\.json/);
+        assert.deepEqual(err.problems.map((p) => p.key), ['startTimeoutMs']);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-plugins-'));
+  try {
+    writeFileSync(join(dir, 'sidecar.plugin.json'), JSON.stringify({ name: 'sidecar', url: 'grpc://127.0.0.1:7070', startTimeoutMs: 5_000 }));
+    await assert.rejects(loadPluginDirectory(dir), (err: unknown) => err instanceof InvalidArgumentError && err.problems.some((p) => p.key === 'startTimeoutMs' && /only to "command"/.test(p.message)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const host = new PluginHost();
+  assert.throws(
+    () => host.register({ name: 'slow', source: { type: 'command', command: 'java', startTimeoutMs: -1 } }),
+    (err: unknown) => err instanceof InvalidArgumentError && err.problems[0]?.key === 'startTimeoutMs',
+  );
+  assert.deepEqual(host.registrations(), []);
 });

@@ -4,7 +4,8 @@ import pino from 'pino';
 import { create } from '@bufbuild/protobuf';
 import { ReadResponseSchema, StreamPartitionSchema, type ReadRequest, type ReadResponse } from '../../src/gen/tributary/connector/v1/connector_pb.js';
 import type { ConnectorPlugin } from '../../src/plugins/types.js';
-import type { ProducerRecord, RecordProducer } from '../../src/kafka/types.js';
+import type { ProducerRecord, RecordProducer, SendOptions } from '../../src/kafka/types.js';
+import { CancelledError } from '../../src/errors.js';
 import type { CommittedOffset, OffsetStore } from '../../src/coordinator/offset-store.js';
 import { CreditPool } from '../../src/worker/credits.js';
 import { SourceTask } from '../../src/worker/source-task.js';
@@ -54,14 +55,34 @@ class ScriptedSource {
 
 /** A producer whose sends complete only when the test says so, in any order. */
 class ManualProducer implements RecordProducer {
-  readonly sends: Array<{ records: ProducerRecord[]; resolve: () => void; reject: (e: unknown) => void }> = [];
+  readonly sends: Array<{ records: ProducerRecord[]; lane: string | undefined; resolve: () => void; reject: (e: unknown) => void }> = [];
   async start() {}
   async stop() {}
   async beginTransaction(): Promise<never> {
     throw new Error('not used');
   }
-  send(records: ProducerRecord[]): Promise<void> {
-    return new Promise((resolve, reject) => this.sends.push({ records, resolve, reject }));
+  send(records: ProducerRecord[], options?: SendOptions): Promise<void> {
+    return new Promise((resolve, reject) => this.sends.push({ records, lane: options?.lane, resolve, reject }));
+  }
+  abandon(lane: string, reason: string): number {
+    let dropped = 0;
+    for (const s of this.sends.filter((x) => x.lane === lane)) {
+      this.sends.splice(this.sends.indexOf(s), 1);
+      dropped += s.records.length;
+      s.reject(new CancelledError(`not sent: ${reason}`));
+    }
+    return dropped;
+  }
+  async abort(reason: string): Promise<number> {
+    let dropped = 0;
+    for (const s of this.sends.splice(0)) {
+      dropped += s.records.length;
+      s.reject(new CancelledError(`not sent: ${reason}`));
+    }
+    return dropped;
+  }
+  async initTransactions(): Promise<never> {
+    throw new Error('not used');
   }
 }
 
@@ -70,6 +91,7 @@ class MemoryOffsets implements OffsetStore {
   async start() {}
   async stop() {}
   async flush() {}
+  async persist() {}
   async read(c: string, p: string) {
     return this.committed.get(`${c}/${p}`);
   }

@@ -3,11 +3,14 @@
  * record's value as one line (the value's bytes, then `\n`; a null value is an empty line) to
  * `file`, and on flush fsyncs it. Every topic-partition of the connector appends to the same
  * file, each batch in one append, so lines of different partitions interleave by batch. Values
- * are written as they are: a value that contains `\n` spans several lines.
+ * are written as they are: a value that contains `\n` spans several lines. A structured value
+ * (the connector's converter makes structure, e.g. JsonConverter) is written as Kafka
+ * Connect's FileStreamSink writes it: a string as it is, anything else as Java's toString.
  */
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { FailedPreconditionError, type ConfigProblem } from '../../errors.js';
+import { FailedPreconditionError, InvalidArgumentError, type ConfigProblem } from '../../errors.js';
+import { AllowedPaths } from '../../util/allowed-paths.js';
 import { ConfigType } from '../../gen/tributary/connector/v1/connector_pb.js';
 import {
   sinkPlugin,
@@ -17,6 +20,7 @@ import {
   type SinkPluginDefinition,
   type SinkWriter,
 } from '../../plugins/index.js';
+import { javaToString, schemaFromProto, valueFromProto } from '../../processing/index.js';
 
 export const FILE_SINK = 'file-sink';
 
@@ -38,7 +42,12 @@ class FileWriter implements SinkWriter {
   async write(records: PluginRecord[]): Promise<void> {
     const parts: Uint8Array[] = [];
     for (const record of records) {
-      if (record.value) parts.push(record.value);
+      if (record.structuredValue !== undefined) {
+        // A structured value (e.g. from JsonConverter) is printed as Kafka Connect's
+        // FileStreamSinkTask prints record.value(): a string as it is, others as Java's toString.
+        const s = record.valueSchema ? schemaFromProto(record.valueSchema) : null;
+        parts.push(Buffer.from(javaToString(valueFromProto(record.structuredValue, s), s), 'utf8'));
+      } else if (record.value) parts.push(record.value);
       parts.push(NEWLINE);
     }
     const data = Buffer.concat(parts);
@@ -69,7 +78,18 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-export const fileSinkDefinition: SinkPluginDefinition = {
+export interface FileSinkOptions {
+  /**
+   * The directories `file` may lie under (the worker's `allowed.paths`). Default: read from
+   * `$TRIBUTARY_ALLOWED_PATHS` at each call (a child-process plugin gets it so); unset: none.
+   */
+  allowedPaths?: AllowedPaths;
+}
+
+/** The file sink's definition, confined to `options.allowedPaths`. */
+export function createFileSinkDefinition(options: FileSinkOptions = {}): SinkPluginDefinition {
+  const allowed = (): AllowedPaths => options.allowedPaths ?? AllowedPaths.fromEnvironment();
+  return {
   name: FILE_SINK,
   version: '1.0.0',
   summary: 'Appends each record value as one line to a file',
@@ -77,12 +97,17 @@ export const fileSinkDefinition: SinkPluginDefinition = {
   async validate(config) {
     const problems: ConfigProblem[] = [];
     const path = resolve(config['file']!);
+    const outside = await allowed().problem(path);
+    if (outside) return [{ key: 'file', message: outside }];
     const info = await stat(path).catch(() => undefined);
     if (info && !info.isFile()) problems.push({ key: 'file', message: `"${path}" exists and is not a regular file` });
     return problems;
   },
   async open(connector, partition) {
     const path = resolve(connector.config['file']!);
+    // Again here: a config stored before allowed.paths changed must not open outside it.
+    const outside = await allowed().problem(path);
+    if (outside) throw new InvalidArgumentError(`connector "${connector.name}": file ${outside}`, [{ key: 'file', message: outside }]);
     let file: FileHandle | undefined;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -101,7 +126,16 @@ export const fileSinkDefinition: SinkPluginDefinition = {
       );
     }
   },
-};
+  };
+}
+
+/** The file sink confined to `$TRIBUTARY_ALLOWED_PATHS` (none when unset). */
+export const fileSinkDefinition: SinkPluginDefinition = createFileSinkDefinition();
 
 /** The file sink as a plugin implementation. */
 export const fileSinkPlugin: ConnectorPluginImplementation = sinkPlugin(fileSinkDefinition);
+
+/** The file sink confined to `options.allowedPaths`. */
+export function createFileSinkPlugin(options: FileSinkOptions = {}): ConnectorPluginImplementation {
+  return sinkPlugin(createFileSinkDefinition(options));
+}

@@ -5,9 +5,9 @@
  * arrived: every seq from 0 to the max must be present, and duplicates only where the delivery
  * guarantee allows. Resuming at a committed offset continues at offset + 1.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { ConfigType } from '../../gen/tributary/connector/v1/connector_pb.js';
+import { RecordBudget } from '../shared/record-budget.js';
 import {
   configInt,
   sourcePlugin,
@@ -62,44 +62,20 @@ export function seqOfOffset(offset: Uint8Array): number {
   return Number(text);
 }
 
-function waitForAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
 class VerifiableReader implements SourceReader {
-  private tokens = 1;
-  private refilledAt = Date.now();
+  private readonly budget: RecordBudget;
 
   constructor(
     private readonly partition: string,
     private next: number,
-    private readonly perSecond: number,
-    private readonly maxRecords: number,
-  ) {}
+    perSecond: number,
+    maxRecords: number,
+  ) {
+    this.budget = new RecordBudget(perSecond, maxRecords);
+  }
 
   async poll(max: number, signal: AbortSignal): Promise<RecordInit[]> {
-    let count = max;
-    if (this.maxRecords >= 0) {
-      if (this.next >= this.maxRecords) {
-        await waitForAbort(signal);
-        return [];
-      }
-      count = Math.min(count, this.maxRecords - this.next);
-    }
-    if (this.perSecond > 0) {
-      this.refill();
-      while (this.tokens < 1) {
-        try {
-          await sleep(Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.perSecond)), undefined, { signal });
-        } catch {
-          return [];
-        }
-        this.refill();
-      }
-      count = Math.min(count, Math.floor(this.tokens));
-      this.tokens -= count;
-    }
+    const count = await this.budget.take(max, this.next, signal);
     const records: RecordInit[] = new Array(count);
     const key = Buffer.from(this.partition);
     for (let i = 0; i < count; i++) {
@@ -107,13 +83,6 @@ class VerifiableReader implements SourceReader {
       records[i] = { key, value: Buffer.from(`{"partition":"${this.partition}","seq":${seq}}`), offset: Buffer.from(String(seq)) };
     }
     return records;
-  }
-
-  /** Token bucket: `perSecond` tokens a second, at most one second's worth saved up. */
-  private refill(): void {
-    const now = Date.now();
-    this.tokens = Math.min(Math.max(1, this.perSecond), this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
-    this.refilledAt = now;
   }
 }
 

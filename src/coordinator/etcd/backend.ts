@@ -32,7 +32,18 @@ export interface EtcdBackendOptions {
   requestTimeoutMs?: number;
   /** Operations per transaction, matching etcd's `--max-txn-ops` (default 128). */
   maxTxnOps?: number;
+  /**
+   * While leader, compact etcd's history every `compactionIntervalMs` (default 60 s) to
+   * `compactionRetainRevisions` (default 10000; 0 disables, e.g. when etcd runs its own
+   * `--auto-compaction-*`) behind the current revision. See compaction.ts.
+   */
+  compactionIntervalMs?: number;
+  compactionRetainRevisions?: number;
   logger?: Logger;
+  /** TLS to etcd (`https://` endpoints): the CA that signed etcd's certificate, and a client certificate and key for `--client-cert-auth`. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd user/password auth; the user's role needs read/write on `/tributary/<cluster>/` only (docs/security.md). */
+  auth?: { username: string; password: string };
 }
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
@@ -47,8 +58,11 @@ type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>[
  */
 const NO_CIRCUIT_BREAKER = { execute: <T>(fn: () => T | Promise<T>) => Promise.resolve().then(fn) } as unknown as HostPolicy;
 
+const ETCD_LEASE_EXPIRY_CHECK_MS = 500;
+
 export class EtcdBackend implements CoordinatorBackend {
   readonly kind = 'etcd' as const;
+  readonly leaderExpiryMs: number;
   private readonly client: Etcd3;
   private readonly keys: ClusterKeys;
   private readonly endpoints: readonly string[];
@@ -62,11 +76,19 @@ export class EtcdBackend implements CoordinatorBackend {
     const ttl = options.leaseTtlSeconds ?? 2;
     const requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     const maxTxnOps = options.maxTxnOps ?? 128;
+    const compactionIntervalMs = options.compactionIntervalMs ?? 60_000;
+    const compactionRetainRevisions = options.compactionRetainRevisions ?? 10_000;
     if (options.endpoints.length === 0) problems.push({ key: 'endpoints', message: 'at least one etcd endpoint is required (ETCD_ENDPOINTS)' });
     if (!Number.isInteger(ttl) || ttl < 2) problems.push({ key: 'leaseTtlSeconds', message: `must be a whole number of seconds ≥ 2 (got ${ttl})` });
     if (!(requestTimeoutMs > 0)) problems.push({ key: 'requestTimeoutMs', message: `must be positive (got ${requestTimeoutMs})` });
     if (!Number.isInteger(maxTxnOps) || maxTxnOps < 1) problems.push({ key: 'maxTxnOps', message: `must be a positive integer (got ${maxTxnOps})` });
+    if (!(compactionIntervalMs > 0)) problems.push({ key: 'compactionIntervalMs', message: `must be positive (got ${compactionIntervalMs})` });
+    if (!Number.isInteger(compactionRetainRevisions) || compactionRetainRevisions < 0) problems.push({ key: 'compactionRetainRevisions', message: `must be a whole number ≥ 0 (got ${compactionRetainRevisions})` });
+    if (options.tls && options.endpoints.some((e) => e.startsWith('http://'))) problems.push({ key: 'etcd.endpoints', message: 'must be https:// URLs when etcd TLS is set' });
+    if (!options.tls && options.endpoints.some((e) => e.startsWith('https://'))) problems.push({ key: 'etcd.tls.ca.file', message: 'is required for https:// etcd endpoints' });
     if (problems.length > 0) throw new InvalidArgumentError('invalid etcd coordinator settings', problems);
+    // etcd's lessor looks for expired leases every 500 ms, so a lease may outlive its TTL by that much.
+    this.leaderExpiryMs = ttl * 1000 + ETCD_LEASE_EXPIRY_CHECK_MS;
     this.keys = new ClusterKeys(options.cluster);
     this.endpoints = [...options.endpoints];
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'coordinator-etcd', cluster: options.cluster });
@@ -77,10 +99,12 @@ export class EtcdBackend implements CoordinatorBackend {
       dialTimeout: requestTimeoutMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       faultHandling: { host: () => NO_CIRCUIT_BREAKER },
+      ...(options.tls ? { credentials: { rootCertificate: options.tls.ca, privateKey: options.tls.key, certChain: options.tls.cert } } : {}),
+      ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password, callOptions: () => ({ deadline: Date.now() + requestTimeoutMs }) } } : {}),
     };
     this.client = new Etcd3(clientOptions);
     const shared = { client: this.client, keys: this.keys, endpoints: this.endpoints, ttlSeconds: ttl, requestTimeoutMs, log: this.log };
-    this.election = new EtcdElection({ ...shared, maxTxnOps });
+    this.election = new EtcdElection({ ...shared, maxTxnOps, compaction: compactionRetainRevisions > 0 ? { intervalMs: compactionIntervalMs, retainRevisions: compactionRetainRevisions } : undefined });
     this.membership = new EtcdMembership(shared);
   }
 

@@ -115,19 +115,31 @@ export function decodePartitions(key: string, text: string): PartitionRecord[] {
   return decode(key, 'partition list', text, (value) => arr(value, 'value').map(readPartition));
 }
 
+function assignmentJson(a: AssignmentRecord): Json {
+  return { connector: a.connector, partition: partitionJson(a.partition), workerId: a.workerId, epoch: a.epoch.toString() };
+}
+
+function readAssignment(item: unknown): AssignmentRecord {
+  const o = obj(item, 'assignment');
+  return { connector: str(o, 'connector'), partition: readPartition(o.partition), workerId: str(o, 'workerId'), epoch: big(o, 'epoch') };
+}
+
+/** The old layout's list of one worker's assignments (kept so tests can write that layout). */
 export function encodeAssignments(assignments: AssignmentRecord[]): string {
-  return JSON.stringify(
-    assignments.map((a) => ({ connector: a.connector, partition: partitionJson(a.partition), workerId: a.workerId, epoch: a.epoch.toString() })),
-  );
+  return JSON.stringify(assignments.map(assignmentJson));
 }
 
 export function decodeAssignments(key: string, text: string): AssignmentRecord[] {
-  return decode(key, 'assignment list', text, (value) =>
-    arr(value, 'value').map((item) => {
-      const o = obj(item, 'assignment');
-      return { connector: str(o, 'connector'), partition: readPartition(o.partition), workerId: str(o, 'workerId'), epoch: big(o, 'epoch') };
-    }),
-  );
+  return decode(key, 'assignment list', text, (value) => arr(value, 'value').map(readAssignment));
+}
+
+/** One partition's assignment (owners/<connector>/<partition>). */
+export function encodeAssignment(a: AssignmentRecord): string {
+  return JSON.stringify(assignmentJson(a));
+}
+
+export function decodeAssignment(key: string, text: string): AssignmentRecord {
+  return decode(key, 'assignment', text, readAssignment);
 }
 
 export function encodeOffset(offset: CommittedOffset): string {

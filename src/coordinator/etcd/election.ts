@@ -21,6 +21,7 @@
  * Losing leadership resigns the campaign (revokes its lease), so a deposed leader whose key
  * survived, e.g. after a keepalive hiccup, does not block the next election.
  */
+import { HistoryCompactor } from './compaction.js';
 import { Campaign, Lease, type Etcd3, type IKeyValue, type ILeaseKeepAliveResponse, type Namespace, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Leadership, StateWrite, WorkerInfo } from '../backend.js';
@@ -42,6 +43,8 @@ export interface ElectionContext {
   requestTimeoutMs: number;
   /** etcd refuses transactions with more operations (its `--max-txn-ops`, default 128). */
   maxTxnOps: number;
+  /** History compaction while leader (undefined: off). */
+  compaction: { intervalMs: number; retainRevisions: number } | undefined;
   log: Logger;
 }
 
@@ -267,6 +270,7 @@ export class EtcdLeadership implements Leadership {
   private watcher: Watcher | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private unsubscribeClock: (() => void) | undefined;
+  private compactor: HistoryCompactor | undefined;
   private queue: Promise<void> = Promise.resolve();
   private teardown: Promise<void> | undefined;
 
@@ -305,8 +309,15 @@ export class EtcdLeadership implements Leadership {
     this.watcher = watcher;
     watcher.on('delete', () => this.lose('its election key was deleted (lease revoked or expired)'));
     watcher.on('error', (err: Error) => this.lose(`the watch on its election key failed (${err.message})`, err));
-    if (this.controller.signal.aborted) await within(watcher.cancel(), this.ctx.requestTimeoutMs);
-    else this.log.info('elected leader');
+    if (this.controller.signal.aborted) {
+      await within(watcher.cancel(), this.ctx.requestTimeoutMs);
+      return;
+    }
+    this.log.info('elected leader');
+    if (this.ctx.compaction) {
+      this.compactor = new HistoryCompactor({ client: this.ctx.client, ...this.ctx.compaction, log: this.log });
+      this.compactor.start();
+    }
   }
 
   /** Fires `lose` a little before etcd could expire the election lease: a tenth of the TTL, at least 100 ms. */
@@ -334,6 +345,7 @@ export class EtcdLeadership implements Leadership {
     this.teardown ??= (async () => {
       if (this.watchdog) clearTimeout(this.watchdog);
       this.unsubscribeClock?.();
+      await this.compactor?.stop();
       const watcher = this.watcher;
       this.watcher = undefined;
       await Promise.all([

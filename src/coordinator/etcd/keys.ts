@@ -6,7 +6,8 @@
  *   /tributary/<cluster>/workers/<id>                      lease-bound WorkerInfo
  *   /tributary/<cluster>/connectors/<name>/config          ConnectorRecord
  *   /tributary/<cluster>/connectors/<name>/partitions      PartitionRecord[]
- *   /tributary/<cluster>/assignments/<worker-id>           AssignmentRecord[]
+ *   /tributary/<cluster>/owners/<name>/<partition>         AssignmentRecord (one per partition)
+ *   /tributary/<cluster>/assignments/<worker-id>           AssignmentRecord[] (old layout, read only)
  *   /tributary/<cluster>/offsets/<name>/<partition>        CommittedOffset
  *   /tributary/<cluster>/status/<name>/<partition>         StatusRecord
  *   /tributary/<cluster>/epoch                             last assignment epoch (decimal)
@@ -24,6 +25,7 @@ export type ParsedKey =
   | { kind: 'connectorConfig'; connector: string }
   | { kind: 'connectorPartitions'; connector: string }
   | { kind: 'assignments'; workerId: string }
+  | { kind: 'owner'; connector: string; partition: string }
   | { kind: 'offset'; connector: string; partition: string }
   | { kind: 'status'; connector: string; partition: string }
   | { kind: 'epoch' };
@@ -71,6 +73,15 @@ export class ClusterKeys {
     return `${this.root}assignments/${seg(workerId)}`;
   }
 
+  /** Per-partition assignment keys of one connector. */
+  ownersPrefix(connector: string): string {
+    return `${this.root}owners/${seg(connector)}/`;
+  }
+
+  owner(connector: string, partition: string): string {
+    return `${this.ownersPrefix(connector)}${seg(partition)}`;
+  }
+
   offsetsPrefix(connector: string): string {
     return `${this.root}offsets/${seg(connector)}/`;
   }
@@ -107,6 +118,9 @@ export class ClusterKeys {
           if (b === 'config') return { kind: 'connectorConfig', connector: decodeURIComponent(a) };
           if (b === 'partitions') return { kind: 'connectorPartitions', connector: decodeURIComponent(a) };
           return undefined;
+        case 'owners':
+          if (parts.length !== 3 || !a || !b) return undefined;
+          return { kind: 'owner', connector: decodeURIComponent(a), partition: decodeURIComponent(b) };
         case 'offsets':
         case 'status':
           if (parts.length !== 3 || !a || !b) return undefined;

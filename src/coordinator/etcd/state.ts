@@ -9,18 +9,23 @@
  * be folded without knowing which keys exist: such a prefix is marked for expansion, and the
  * writer replaces it by deletes of the keys that exist there (read just before the transaction;
  * the leader is the only writer of these keys, so nothing appears in between).
+ *
+ * Planning costs O(writes × prefix deletes in the batch), not O(writes²): a put is checked only
+ * against the batch's prefix deletes (a handful: three per deleted connector), never against
+ * every other write, so a rebalance that assigns thousands of partitions plans in linear time.
  */
-import type { ClusterSnapshot, StateWrite } from '../backend.js';
+import type { AssignmentRecord, ClusterSnapshot, StateWrite } from '../backend.js';
 import type { CommittedOffset } from '../offset-store.js';
 import type { ClusterKeys } from './keys.js';
 import {
+  decodeAssignment,
   decodeAssignments,
   decodeConnector,
   decodeEpoch,
   decodeOffset,
   decodePartitions,
   decodeStatus,
-  encodeAssignments,
+  encodeAssignment,
   encodeConnector,
   encodeEpoch,
   encodeOffset,
@@ -37,12 +42,14 @@ export type KeyOp =
 export function planWrites(keys: ClusterKeys, writes: readonly StateWrite[]): KeyOp[] {
   // Insertion order is the order of each key's last write; re-setting an entry moves it last.
   const plan = new Map<string, KeyOp>();
+  // The prefix deletes currently in `plan`, apart, so a put is checked against these only.
+  const prefixes = new Map<string, KeyOp & { op: 'deletePrefix' }>();
   const set = (id: string, op: KeyOp) => {
     plan.delete(id);
     plan.set(id, op);
   };
   const coveringPrefix = (key: string): (KeyOp & { op: 'deletePrefix' }) | undefined => {
-    for (const op of plan.values()) if (op.op === 'deletePrefix' && key.startsWith(op.prefix)) return op;
+    for (const op of prefixes.values()) if (key.startsWith(op.prefix)) return op;
     return undefined;
   };
   const put = (key: string, value: string) => {
@@ -64,9 +71,13 @@ export function planWrites(keys: ClusterKeys, writes: readonly StateWrite[]): Ke
     }
     for (const [id, op] of plan) {
       const target = op.op === 'deletePrefix' ? op.prefix : op.key;
-      if (target.startsWith(prefix)) plan.delete(id);
+      if (!target.startsWith(prefix)) continue;
+      plan.delete(id);
+      if (op.op === 'deletePrefix') prefixes.delete(op.prefix);
     }
-    set(`p:${prefix}`, { op: 'deletePrefix', prefix, expand: false });
+    const op: KeyOp & { op: 'deletePrefix' } = { op: 'deletePrefix', prefix, expand: false };
+    set(`p:${prefix}`, op);
+    prefixes.set(prefix, op);
   };
 
   for (const w of writes) {
@@ -82,10 +93,13 @@ export function planWrites(keys: ClusterKeys, writes: readonly StateWrite[]): Ke
       case 'putPartitions':
         put(keys.connectorPartitions(w.connector), encodePartitions(w.partitions));
         break;
-      case 'putAssignments':
-        put(keys.assignments(w.workerId), encodeAssignments(w.assignments));
+      case 'putAssignment':
+        put(keys.owner(w.assignment.connector, w.assignment.partition.id), encodeAssignment(w.assignment));
         break;
-      case 'deleteAssignments':
+      case 'deleteAssignment':
+        del(keys.owner(w.connector, w.partition));
+        break;
+      case 'deleteLegacyAssignments':
         del(keys.assignments(w.workerId));
         break;
       case 'commitOffset':
@@ -133,6 +147,12 @@ export async function expandPrefixDeletes(ops: KeyOp[], existing: (prefix: strin
 /** Builds a snapshot from every key-value under the cluster prefix (other keys are ignored). */
 export function snapshotFromKvs(keys: ClusterKeys, kvs: Iterable<{ key: string; value: string }>): ClusterSnapshot {
   const snapshot: ClusterSnapshot = { connectors: [], partitions: new Map(), assignments: [], offsets: new Map(), statuses: [], epoch: 0n };
+  // Per-partition keys win over the old per-worker lists for the same partition (a leader that
+  // wrote the new layout but was deposed before deleting the old keys leaves both).
+  const owners = new Map<string, AssignmentRecord>();
+  const legacy = new Map<string, AssignmentRecord>();
+  const legacyWorkers: string[] = [];
+  const ownerId = (connector: string, partition: string) => `${connector}\u0000${partition}`;
   for (const { key, value } of kvs) {
     const parsed = keys.parse(key);
     if (!parsed) continue;
@@ -144,7 +164,11 @@ export function snapshotFromKvs(keys: ClusterKeys, kvs: Iterable<{ key: string; 
         snapshot.partitions.set(parsed.connector, decodePartitions(key, value));
         break;
       case 'assignments':
-        snapshot.assignments.push(...decodeAssignments(key, value));
+        legacyWorkers.push(parsed.workerId);
+        for (const a of decodeAssignments(key, value)) legacy.set(ownerId(a.connector, a.partition.id), a);
+        break;
+      case 'owner':
+        owners.set(ownerId(parsed.connector, parsed.partition), decodeAssignment(key, value));
         break;
       case 'offset': {
         let map = snapshot.offsets.get(parsed.connector);
@@ -163,5 +187,8 @@ export function snapshotFromKvs(keys: ClusterKeys, kvs: Iterable<{ key: string; 
         break; // election and membership are not cluster state
     }
   }
+  for (const [id, a] of legacy) if (!owners.has(id)) owners.set(id, a);
+  snapshot.assignments = [...owners.values()];
+  if (legacyWorkers.length > 0) snapshot.legacyAssignmentWorkers = legacyWorkers;
   return snapshot;
 }

@@ -4,15 +4,22 @@
  * consumer-group side effects. createTopics is idempotent and returns only once every partition
  * has a leader, so a producer may write right away.
  */
-import type { Admin } from '@platformatic/kafka';
+import { AclOperations, AclPermissionTypes, ResourcePatternTypes, ResourceTypes, type Admin } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { UnavailableError } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { sleep } from '../../util/iterate.js';
 import type { CompiledConnection } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
-import type { TopicAdmin, TopicDescription, TopicPartition, TopicSpec } from '../types.js';
+import type { TopicAdmin, TopicDescription, TopicPartition, TopicSpec, TransactionSupport } from '../types.js';
 import { ManagedAdmin } from './admin-client.js';
+
+/** Kafka API keys a transactional producer needs. */
+const TRANSACTION_APIS: ReadonlyArray<readonly [number, string]> = [
+  [22, 'InitProducerId'],
+  [24, 'AddPartitionsToTxn'],
+  [26, 'EndTxn'],
+];
 
 export class PlatformaticTopicAdmin implements TopicAdmin {
   readonly #conn: CompiledConnection;
@@ -99,6 +106,38 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     } catch (err) {
       throw this.#error(err, `delete records of ${tp.topic}-${tp.partition} below offset ${offset}`, [tp.topic]);
     }
+  }
+
+  async transactionSupport(): Promise<TransactionSupport> {
+    const admin = this.#client.admin;
+    let apis;
+    try {
+      apis = await admin.listApis();
+    } catch (err) {
+      throw this.#error(err, 'list the broker APIs');
+    }
+    const offered = new Set(apis.map((a) => a.apiKey));
+    const missingApis = TRANSACTION_APIS.filter(([key]) => !offered.has(key)).map(([, name]) => name);
+    let authorizer: TransactionSupport['authorizer'] = 'enabled';
+    try {
+      await admin.describeAcls({
+        filter: {
+          resourceType: ResourceTypes.TRANSACTIONAL_ID,
+          resourceName: null,
+          resourcePatternType: ResourcePatternTypes.ANY,
+          principal: null,
+          host: null,
+          operation: AclOperations.ANY,
+          permissionType: AclPermissionTypes.ANY,
+        },
+      });
+    } catch (err) {
+      const codes = platformaticProtocolErrors(err);
+      if (codes.includes('SECURITY_DISABLED')) authorizer = 'none';
+      // CLUSTER_AUTHORIZATION_FAILED: ACLs are enforced and we may not even read them.
+      else if (!codes.some((c) => c.endsWith('_AUTHORIZATION_FAILED'))) throw this.#error(err, 'describe transactional-id ACLs');
+    }
+    return { missingApis, authorizer };
   }
 
   stop(): Promise<void> {

@@ -33,6 +33,8 @@ class PlatformaticProducerDriver implements ProducerDriver {
   readonly #conn: CompiledConnection;
   readonly #opts: CompiledProducerOptions;
   readonly #roundRobin = new Map<string, number>();
+  /** Header names as Buffers, shared by every record (bounded: names are few in practice). */
+  readonly #headerKeys = new Map<string, Buffer>();
   #producer: Producer | undefined;
 
   constructor(conn: CompiledConnection, opts: CompiledProducerOptions) {
@@ -160,20 +162,37 @@ class PlatformaticProducerDriver implements ProducerDriver {
       } else if (partition >= count) {
         throw new InvalidArgumentError(`topic "${r.topic}" has ${count} partitions; partition ${partition} does not exist`);
       }
+      // One object shape for every message (no spreads): fewer allocations per record.
       messages[i] = {
         topic: r.topic,
         partition,
         key: r.key ?? undefined,
         // null must stay null (a tombstone); the library writes it as length -1.
         value: r.value as Buffer,
-        ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
-        // Distinct Buffer keys keep repeated header names apart, in order.
-        ...(r.headers && r.headers.length > 0
-          ? { headers: new Map(r.headers.map((h) => [Buffer.from(h.key), h.value as Buffer])) }
-          : {}),
+        timestamp: r.timestamp === undefined ? undefined : BigInt(r.timestamp),
+        headers: r.headers && r.headers.length > 0 ? this.#headers(r.headers) : undefined,
       };
     }
     return messages;
+  }
+
+  /**
+   * The library takes headers as a Map; distinct Buffer keys keep repeated header names apart,
+   * in order. The first use of a name in a record takes its cached Buffer (the library only
+   * reads it), a repeat a fresh one.
+   */
+  #headers(headers: NonNullable<ProducerRecord['headers']>): Map<Buffer, Buffer> {
+    const map = new Map<Buffer, Buffer>();
+    for (const h of headers) {
+      let key = this.#headerKeys.get(h.key);
+      if (key === undefined) {
+        key = Buffer.from(h.key);
+        if (this.#headerKeys.size < 1_024) this.#headerKeys.set(h.key, key);
+      }
+      if (map.has(key)) key = Buffer.from(h.key);
+      map.set(key, h.value as Buffer);
+    }
+    return map;
   }
 
   #nextRoundRobin(topic: string, count: number): number {

@@ -9,16 +9,20 @@
  *
  * Retries (leader changes, network) are ours, with capped exponential backoff and jitter, until
  * the read is aborted; the library's own retries are off (retries: 0).
+ *
+ * Fetch requests go through `fetch.ts`, not `Consumer.fetch`: the library's read_committed
+ * filter crashes on some aborted-transaction shapes (see there); `decodeFetch` filters instead.
  */
-import { ConnectionPool, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { ConnectionPool, Consumer, FetchIsolationLevels, type Broker } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, TributaryError, UnavailableError, isRetriable } from '../../errors.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { sleep } from '../../util/iterate.js';
 import type { CompiledConnection, CompiledReaderOptions } from '../config.js';
 import { fromPlatformaticError, platformaticProtocolErrors } from '../errors.js';
-import type { FetchedBatch, PartitionReader, TopicPartition } from '../types.js';
-import { baseOptions } from './options.js';
+import type { FetchedBatch, PartitionReadOptions, PartitionReader, TopicPartition } from '../types.js';
+import { baseOptions, securityOptions } from './options.js';
+import { fetchPartition, negotiateFetch, type FetchApi } from './fetch.js';
 import { decodeFetch } from './records.js';
 
 /** Errors that mean "the leader moved or our metadata is old": refresh it and fetch again. */
@@ -40,6 +44,7 @@ const ABORTED = Symbol('aborted');
 interface Leader {
   topicId: string;
   node: number;
+  broker: Broker;
   epoch: number;
 }
 
@@ -73,6 +78,7 @@ export class PlatformaticPartitionReader implements PartitionReader {
   readonly #logger: Logger | undefined;
   readonly #reads = new Set<AbortController>();
   #consumer: Consumer | undefined;
+  #fetchApi: FetchApi | undefined;
   #starting: Promise<void> | undefined;
   #stopped = false;
 
@@ -103,15 +109,16 @@ export class PlatformaticPartitionReader implements PartitionReader {
     });
     try {
       await consumer.metadata({ topics: [] });
+      this.#fetchApi = await negotiateFetch(consumer);
     } catch (err) {
       await consumer.close().catch(() => undefined);
-      throw fromPlatformaticError(err, { operation: 'start partition reader', brokers: this.#conn.brokers });
+      throw err instanceof TributaryError ? err : fromPlatformaticError(err, { operation: 'start partition reader', brokers: this.#conn.brokers });
     }
     this.#consumer = consumer;
   }
 
-  read(tp: TopicPartition, offset: bigint, signal: AbortSignal): AsyncIterable<FetchedBatch> {
-    return { [Symbol.asyncIterator]: () => this.#read(tp, offset, signal) };
+  read(tp: TopicPartition, offset: bigint, signal: AbortSignal, options: PartitionReadOptions = {}): AsyncIterable<FetchedBatch> {
+    return { [Symbol.asyncIterator]: () => this.#read(tp, offset, signal, options) };
   }
 
   /** Ends every read (their iterators finish) and closes the connections. Idempotent. */
@@ -124,9 +131,10 @@ export class PlatformaticPartitionReader implements PartitionReader {
     await consumer?.close().catch((err: unknown) => this.#logger?.debug({ err }, 'closing the Kafka consumer failed'));
   }
 
-  async *#read(tp: TopicPartition, startOffset: bigint, outer: AbortSignal): AsyncGenerator<FetchedBatch> {
+  async *#read(tp: TopicPartition, startOffset: bigint, outer: AbortSignal, options: PartitionReadOptions): AsyncGenerator<FetchedBatch> {
     const consumer = this.#consumer;
-    if (!consumer || this.#stopped) {
+    const fetchApi = this.#fetchApi;
+    if (!consumer || !fetchApi || this.#stopped) {
       throw new FailedPreconditionError(this.#stopped ? 'partition reader was stopped' : 'partition reader not started; call start() first');
     }
     if (!Number.isInteger(tp.partition) || tp.partition < 0) {
@@ -142,6 +150,7 @@ export class PlatformaticPartitionReader implements PartitionReader {
       connectTimeout: this.#conn.connectTimeoutMs,
       requestTimeout: Math.max(this.#conn.requestTimeoutMs, this.#opts.maxWaitMs + 5_000),
       maxInflights: 1,
+      ...securityOptions(this.#conn.security),
     });
     const closePool = (): void => void pool.close().catch(() => undefined);
     signal.addEventListener('abort', closePool, { once: true });
@@ -168,27 +177,16 @@ export class PlatformaticPartitionReader implements PartitionReader {
             leader = found;
             refresh = false;
           }
+          const maxBytes = Math.max(1, Math.min(this.#opts.maxBytes, Math.floor(options.fetchMaxBytes?.() ?? this.#opts.maxBytes)));
           const response = await unlessAborted(
-            consumer.fetch({
-              node: leader.node,
-              maxBytes: this.#opts.maxBytes,
-              maxWaitTime: this.#opts.maxWaitMs,
+            fetchPartition(fetchApi, pool, leader.broker, {
+              topicId: leader.topicId,
+              partition: tp.partition,
+              currentLeaderEpoch: leader.epoch,
+              fetchOffset: offset,
+              maxBytes,
+              maxWaitMs: this.#opts.maxWaitMs,
               isolationLevel: readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
-              connectionPool: pool,
-              topics: [
-                {
-                  topicId: leader.topicId,
-                  partitions: [
-                    {
-                      partition: tp.partition,
-                      currentLeaderEpoch: leader.epoch,
-                      fetchOffset: offset,
-                      lastFetchedEpoch: -1,
-                      partitionMaxBytes: this.#opts.maxBytes,
-                    },
-                  ],
-                },
-              ],
             }),
             signal,
           );
@@ -198,8 +196,8 @@ export class PlatformaticPartitionReader implements PartitionReader {
           if (!partition) throw new UnavailableError(`the fetch answer for ${tpName(tp)} lacked the partition; retrying`);
           const decoded = decodeFetch(partition, offset, readCommitted);
           offset = decoded.nextOffset;
-          if (decoded.records.length > 0) {
-            yield { topic: tp.topic, partition: tp.partition, records: decoded.records, highWatermark: partition.highWatermark };
+          if (decoded.records.length > 0 || options.yieldEmpty === true) {
+            yield { topic: tp.topic, partition: tp.partition, records: decoded.records, highWatermark: partition.highWatermark, nextOffset: offset };
           }
         } catch (err) {
           if (signal.aborted) return;
@@ -248,7 +246,9 @@ export class PlatformaticPartitionReader implements PartitionReader {
     }
     const partition = topic.partitions[tp.partition];
     if (!partition || partition.leader < 0) throw new UnavailableError(`${tpName(tp)} has no leader right now; retrying`);
-    return { topicId: topic.id, node: partition.leader, epoch: partition.leaderEpoch };
+    const broker = metadata.brokers.get(partition.leader);
+    if (!broker) throw new UnavailableError(`the leader of ${tpName(tp)}, broker ${partition.leader}, is not in the cluster metadata yet; retrying`);
+    return { topicId: topic.id, node: partition.leader, broker, epoch: partition.leaderEpoch };
   }
 
   async #listOffset(consumer: Consumer, tp: TopicPartition, timestamp: bigint): Promise<bigint> {

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tributary/admin/v1/admin.proto.
  */
 export const file_tributary_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cmlidXRhcnkvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEnRyaWJ1dGFyeS5hZG1pbi52MSLmAQoNQ29ubmVjdG9ySW5mbxIMCgRuYW1lGAEgASgJEj0KBmNvbmZpZxgCIAMoCzItLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JJbmZvLkNvbmZpZ0VudHJ5EhQKDHRhcmdldF9zdGF0ZRgDIAEoCRIzCgRraW5kGAQgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEg4KBnBsdWdpbhgFIAEoCRotCgtDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpcBCg9QYXJ0aXRpb25TdGF0dXMSEQoJcGFydGl0aW9uGAEgASgJEjEKBXN0YXRlGAIgASgOMiIudHJpYnV0YXJ5LmFkbWluLnYxLlBhcnRpdGlvblN0YXRlEhEKCXdvcmtlcl9pZBgDIAEoCRINCgVlcnJvchgEIAEoCRINCgV0cmFjZRgFIAEoCRINCgVlcG9jaBgGIAEoBCLPAQoPQ29ubmVjdG9yU3RhdHVzEgwKBG5hbWUYASABKAkSMQoFc3RhdGUYAiABKA4yIi50cmlidXRhcnkuYWRtaW4udjEuQ29ubmVjdG9yU3RhdGUSMwoEa2luZBgDIAEoDjIlLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yS2luZBINCgVlcnJvchgEIAEoCRI3CgpwYXJ0aXRpb25zGAUgAygLMiMudHJpYnV0YXJ5LmFkbWluLnYxLlBhcnRpdGlvblN0YXR1cyJDChVMaXN0Q29ubmVjdG9yc1JlcXVlc3QSFQoNZXhwYW5kX3N0YXR1cxgBIAEoCBITCgtleHBhbmRfaW5mbxgCIAEoCCKQAQoWTGlzdENvbm5lY3RvcnNSZXNwb25zZRINCgVuYW1lcxgBIAMoCRIwCgVpbmZvcxgCIAMoCzIhLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JJbmZvEjUKCHN0YXR1c2VzGAMgAygLMiMudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvclN0YXR1cyIjChNHZXRDb25uZWN0b3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiRwoUR2V0Q29ubmVjdG9yUmVzcG9uc2USLwoEaW5mbxgBIAEoCzIhLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JJbmZvIrQBChZDcmVhdGVDb25uZWN0b3JSZXF1ZXN0EgwKBG5hbWUYASABKAkSRgoGY29uZmlnGAIgAygLMjYudHJpYnV0YXJ5LmFkbWluLnYxLkNyZWF0ZUNvbm5lY3RvclJlcXVlc3QuQ29uZmlnRW50cnkSFQoNaW5pdGlhbF9zdGF0ZRgDIAEoCRotCgtDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkoKF0NyZWF0ZUNvbm5lY3RvclJlc3BvbnNlEi8KBGluZm8YASABKAsyIS50cmlidXRhcnkuYWRtaW4udjEuQ29ubmVjdG9ySW5mbyKjAQoZUHV0Q29ubmVjdG9yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEkkKBmNvbmZpZxgCIAMoCzI5LnRyaWJ1dGFyeS5hZG1pbi52MS5QdXRDb25uZWN0b3JDb25maWdSZXF1ZXN0LkNvbmZpZ0VudHJ5Gi0KC0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXgoaUHV0Q29ubmVjdG9yQ29uZmlnUmVzcG9uc2USDwoHY3JlYXRlZBgBIAEoCBIvCgRpbmZvGAIgASgLMiEudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvckluZm8iJgoWRGVsZXRlQ29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF0RlbGV0ZUNvbm5lY3RvclJlc3BvbnNlIikKGUdldENvbm5lY3RvclN0YXR1c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJRChpHZXRDb25uZWN0b3JTdGF0dXNSZXNwb25zZRIzCgZzdGF0dXMYASABKAsyIy50cmlidXRhcnkuYWRtaW4udjEuQ29ubmVjdG9yU3RhdHVzIiUKFVBhdXNlQ29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFlBhdXNlQ29ubmVjdG9yUmVzcG9uc2UiJgoWUmVzdW1lQ29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF1Jlc3VtZUNvbm5lY3RvclJlc3BvbnNlIiQKFFN0b3BDb25uZWN0b3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVU3RvcENvbm5lY3RvclJlc3BvbnNlIlMKF1Jlc3RhcnRDb25uZWN0b3JSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNaW5jbHVkZV90YXNrcxgCIAEoCBITCgtvbmx5X2ZhaWxlZBgDIAEoCCJPChhSZXN0YXJ0Q29ubmVjdG9yUmVzcG9uc2USMwoGc3RhdHVzGAEgASgLMiMudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvclN0YXR1cyI6ChdSZXN0YXJ0UGFydGl0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoCSIaChhSZXN0YXJ0UGFydGl0aW9uUmVzcG9uc2UiQgoPUGFydGl0aW9uT2Zmc2V0EhEKCXBhcnRpdGlvbhgBIAEoCRIOCgZvZmZzZXQYAiABKAwSDAoEdGV4dBgDIAEoCSIhChFHZXRPZmZzZXRzUmVxdWVzdBIMCgRuYW1lGAEgASgJIkoKEkdldE9mZnNldHNSZXNwb25zZRI0CgdvZmZzZXRzGAEgAygLMiMudHJpYnV0YXJ5LmFkbWluLnYxLlBhcnRpdGlvbk9mZnNldCJZChNBbHRlck9mZnNldHNSZXF1ZXN0EgwKBG5hbWUYASABKAkSNAoHb2Zmc2V0cxgCIAMoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5QYXJ0aXRpb25PZmZzZXQiFgoUQWx0ZXJPZmZzZXRzUmVzcG9uc2UiIwoTUmVzZXRPZmZzZXRzUmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFFJlc2V0T2Zmc2V0c1Jlc3BvbnNlIqkBCgpQbHVnaW5JbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIzCgRraW5kGAMgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEg8KB3N1bW1hcnkYBCABKAkSNgoLY29uZmlnX2tleXMYBSADKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbmZpZ0tleSIUChJMaXN0UGx1Z2luc1JlcXVlc3QiRgoTTGlzdFBsdWdpbnNSZXNwb25zZRIvCgdwbHVnaW5zGAEgAygLMh4udHJpYnV0YXJ5LmFkbWluLnYxLlBsdWdpbkluZm8ijQEKFVZhbGlkYXRlQ29uZmlnUmVxdWVzdBJFCgZjb25maWcYASADKAsyNS50cmlidXRhcnkuYWRtaW4udjEuVmFsaWRhdGVDb25maWdSZXF1ZXN0LkNvbmZpZ0VudHJ5Gi0KC0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQEKFlZhbGlkYXRlQ29uZmlnUmVzcG9uc2USDgoGcGx1Z2luGAEgASgJEjMKBmVycm9ycxgCIAMoCzIjLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29uZmlnRXJyb3ISNgoLY29uZmlnX2tleXMYAyADKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbmZpZ0tleSKOAQoMV29ya2VyU3RhdHVzEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIOCgZsZWFkZXIYBCABKAgSEQoJY29ubmVjdGVkGAUgASgIEhkKEWxhc3RfaGVhcnRiZWF0X21zGAYgASgDEhIKCnBhcnRpdGlvbnMYByADKAkiFAoSTGlzdFdvcmtlcnNSZXF1ZXN0IkgKE0xpc3RXb3JrZXJzUmVzcG9uc2USMQoHd29ya2VycxgBIAMoCzIgLnRyaWJ1dGFyeS5hZG1pbi52MS5Xb3JrZXJTdGF0dXMiEwoRR2V0Q2x1c3RlclJlcXVlc3QisQEKEkdldENsdXN0ZXJSZXNwb25zZRIPCgdjbHVzdGVyGAEgASgJEhEKCWxlYWRlcl9pZBgCIAEoCRIWCg5sZWFkZXJfYWRkcmVzcxgDIAEoCRIMCgR0ZXJtGAQgASgEEg0KBWVwb2NoGAUgASgEEg8KB3ZlcnNpb24YBiABKAkSMQoHbWVtYmVycxgHIAMoCzIgLnRyaWJ1dGFyeS5hZG1pbi52MS5Xb3JrZXJTdGF0dXMiKQoZR2V0Q29ubmVjdG9yVG9waWNzUmVxdWVzdBIMCgRuYW1lGAEgASgJIiwKGkdldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlEg4KBnRvcGljcxgBIAMoCSIrChtSZXNldENvbm5lY3RvclRvcGljc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIeChxSZXNldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlIhQKEkdldExvZ0xldmVsUmVxdWVzdCIkChNHZXRMb2dMZXZlbFJlc3BvbnNlEg0KBWxldmVsGAEgASgJIiMKElNldExvZ0xldmVsUmVxdWVzdBINCgVsZXZlbBgBIAEoCSInChNTZXRMb2dMZXZlbFJlc3BvbnNlEhAKCHByZXZpb3VzGAEgASgJIiIKEldhdGNoU3RhdHVzUmVxdWVzdBIMCgRuYW1lGAEgASgJIlsKE1dhdGNoU3RhdHVzUmVzcG9uc2USMwoGc3RhdHVzGAEgASgLMiMudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvclN0YXR1cxIPCgdkZWxldGVkGAIgASgIKsMBCg5Db25uZWN0b3JTdGF0ZRIfChtDT05ORUNUT1JfU1RBVEVfVU5TUEVDSUZJRUQQABIbChdDT05ORUNUT1JfU1RBVEVfUlVOTklORxABEhoKFkNPTk5FQ1RPUl9TVEFURV9QQVVTRUQQAhIbChdDT05ORUNUT1JfU1RBVEVfU1RPUFBFRBADEhoKFkNPTk5FQ1RPUl9TVEFURV9GQUlMRUQQBBIeChpDT05ORUNUT1JfU1RBVEVfVU5BU1NJR05FRBAFKv8BCg5QYXJ0aXRpb25TdGF0ZRIfChtQQVJUSVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIeChpQQVJUSVRJT05fU1RBVEVfVU5BU1NJR05FRBABEhwKGFBBUlRJVElPTl9TVEFURV9TVEFSVElORxACEhsKF1BBUlRJVElPTl9TVEFURV9SVU5OSU5HEAMSGgoWUEFSVElUSU9OX1NUQVRFX1BBVVNFRBAEEhwKGFBBUlRJVElPTl9TVEFURV9TVE9QUElORxAFEhsKF1BBUlRJVElPTl9TVEFURV9TVE9QUEVEEAYSGgoWUEFSVElUSU9OX1NUQVRFX0ZBSUxFRBAHMvASCgxBZG1pblNlcnZpY2USZwoOTGlzdENvbm5lY3RvcnMSKS50cmlidXRhcnkuYWRtaW4udjEuTGlzdENvbm5lY3RvcnNSZXF1ZXN0GioudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RDb25uZWN0b3JzUmVzcG9uc2USYQoMR2V0Q29ubmVjdG9yEicudHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclJlcXVlc3QaKC50cmlidXRhcnkuYWRtaW4udjEuR2V0Q29ubmVjdG9yUmVzcG9uc2USagoPQ3JlYXRlQ29ubmVjdG9yEioudHJpYnV0YXJ5LmFkbWluLnYxLkNyZWF0ZUNvbm5lY3RvclJlcXVlc3QaKy50cmlidXRhcnkuYWRtaW4udjEuQ3JlYXRlQ29ubmVjdG9yUmVzcG9uc2UScwoSUHV0Q29ubmVjdG9yQ29uZmlnEi0udHJpYnV0YXJ5LmFkbWluLnYxLlB1dENvbm5lY3RvckNvbmZpZ1JlcXVlc3QaLi50cmlidXRhcnkuYWRtaW4udjEuUHV0Q29ubmVjdG9yQ29uZmlnUmVzcG9uc2USagoPRGVsZXRlQ29ubmVjdG9yEioudHJpYnV0YXJ5LmFkbWluLnYxLkRlbGV0ZUNvbm5lY3RvclJlcXVlc3QaKy50cmlidXRhcnkuYWRtaW4udjEuRGVsZXRlQ29ubmVjdG9yUmVzcG9uc2UScwoSR2V0Q29ubmVjdG9yU3RhdHVzEi0udHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclN0YXR1c1JlcXVlc3QaLi50cmlidXRhcnkuYWRtaW4udjEuR2V0Q29ubmVjdG9yU3RhdHVzUmVzcG9uc2USZwoOUGF1c2VDb25uZWN0b3ISKS50cmlidXRhcnkuYWRtaW4udjEuUGF1c2VDb25uZWN0b3JSZXF1ZXN0GioudHJpYnV0YXJ5LmFkbWluLnYxLlBhdXNlQ29ubmVjdG9yUmVzcG9uc2USagoPUmVzdW1lQ29ubmVjdG9yEioudHJpYnV0YXJ5LmFkbWluLnYxLlJlc3VtZUNvbm5lY3RvclJlcXVlc3QaKy50cmlidXRhcnkuYWRtaW4udjEuUmVzdW1lQ29ubmVjdG9yUmVzcG9uc2USZAoNU3RvcENvbm5lY3RvchIoLnRyaWJ1dGFyeS5hZG1pbi52MS5TdG9wQ29ubmVjdG9yUmVxdWVzdBopLnRyaWJ1dGFyeS5hZG1pbi52MS5TdG9wQ29ubmVjdG9yUmVzcG9uc2USbQoQUmVzdGFydENvbm5lY3RvchIrLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXN0YXJ0Q29ubmVjdG9yUmVxdWVzdBosLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXN0YXJ0Q29ubmVjdG9yUmVzcG9uc2USbQoQUmVzdGFydFBhcnRpdGlvbhIrLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXN0YXJ0UGFydGl0aW9uUmVxdWVzdBosLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXN0YXJ0UGFydGl0aW9uUmVzcG9uc2USWwoKR2V0T2Zmc2V0cxIlLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRPZmZzZXRzUmVxdWVzdBomLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRPZmZzZXRzUmVzcG9uc2USYQoMQWx0ZXJPZmZzZXRzEicudHJpYnV0YXJ5LmFkbWluLnYxLkFsdGVyT2Zmc2V0c1JlcXVlc3QaKC50cmlidXRhcnkuYWRtaW4udjEuQWx0ZXJPZmZzZXRzUmVzcG9uc2USYQoMUmVzZXRPZmZzZXRzEicudHJpYnV0YXJ5LmFkbWluLnYxLlJlc2V0T2Zmc2V0c1JlcXVlc3QaKC50cmlidXRhcnkuYWRtaW4udjEuUmVzZXRPZmZzZXRzUmVzcG9uc2USXgoLTGlzdFBsdWdpbnMSJi50cmlidXRhcnkuYWRtaW4udjEuTGlzdFBsdWdpbnNSZXF1ZXN0GicudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2USZwoOVmFsaWRhdGVDb25maWcSKS50cmlidXRhcnkuYWRtaW4udjEuVmFsaWRhdGVDb25maWdSZXF1ZXN0GioudHJpYnV0YXJ5LmFkbWluLnYxLlZhbGlkYXRlQ29uZmlnUmVzcG9uc2USXgoLTGlzdFdvcmtlcnMSJi50cmlidXRhcnkuYWRtaW4udjEuTGlzdFdvcmtlcnNSZXF1ZXN0GicudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RXb3JrZXJzUmVzcG9uc2USWwoKR2V0Q2x1c3RlchIlLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRDbHVzdGVyUmVxdWVzdBomLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRDbHVzdGVyUmVzcG9uc2UScwoSR2V0Q29ubmVjdG9yVG9waWNzEi0udHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclRvcGljc1JlcXVlc3QaLi50cmlidXRhcnkuYWRtaW4udjEuR2V0Q29ubmVjdG9yVG9waWNzUmVzcG9uc2USeQoUUmVzZXRDb25uZWN0b3JUb3BpY3MSLy50cmlidXRhcnkuYWRtaW4udjEuUmVzZXRDb25uZWN0b3JUb3BpY3NSZXF1ZXN0GjAudHJpYnV0YXJ5LmFkbWluLnYxLlJlc2V0Q29ubmVjdG9yVG9waWNzUmVzcG9uc2USXgoLR2V0TG9nTGV2ZWwSJi50cmlidXRhcnkuYWRtaW4udjEuR2V0TG9nTGV2ZWxSZXF1ZXN0GicudHJpYnV0YXJ5LmFkbWluLnYxLkdldExvZ0xldmVsUmVzcG9uc2USXgoLU2V0TG9nTGV2ZWwSJi50cmlidXRhcnkuYWRtaW4udjEuU2V0TG9nTGV2ZWxSZXF1ZXN0GicudHJpYnV0YXJ5LmFkbWluLnYxLlNldExvZ0xldmVsUmVzcG9uc2USYAoLV2F0Y2hTdGF0dXMSJi50cmlidXRhcnkuYWRtaW4udjEuV2F0Y2hTdGF0dXNSZXF1ZXN0GicudHJpYnV0YXJ5LmFkbWluLnYxLldhdGNoU3RhdHVzUmVzcG9uc2UwAWIGcHJvdG8z", [file_tributary_connector_v1_connector]);
+  fileDesc("Ch50cmlidXRhcnkvYWRtaW4vdjEvYWRtaW4ucHJvdG8SEnRyaWJ1dGFyeS5hZG1pbi52MSLmAQoNQ29ubmVjdG9ySW5mbxIMCgRuYW1lGAEgASgJEj0KBmNvbmZpZxgCIAMoCzItLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JJbmZvLkNvbmZpZ0VudHJ5EhQKDHRhcmdldF9zdGF0ZRgDIAEoCRIzCgRraW5kGAQgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEg4KBnBsdWdpbhgFIAEoCRotCgtDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqYBCg9QYXJ0aXRpb25TdGF0dXMSEQoJcGFydGl0aW9uGAEgASgJEjEKBXN0YXRlGAIgASgOMiIudHJpYnV0YXJ5LmFkbWluLnYxLlBhcnRpdGlvblN0YXRlEhEKCXdvcmtlcl9pZBgDIAEoCRINCgVlcnJvchgEIAEoCRINCgV0cmFjZRgFIAEoCRINCgVlcG9jaBgGIAEoBBINCgVzdGFsZRgHIAEoCCKDAQoPUGFydGl0aW9uQ291bnRzEg0KBXRvdGFsGAEgASgNEg8KB3J1bm5pbmcYAiABKA0SDgoGcGF1c2VkGAMgASgNEg4KBmZhaWxlZBgEIAEoDRISCgp1bmFzc2lnbmVkGAUgASgNEg0KBW90aGVyGAYgASgNEg0KBXN0YWxlGAcgASgNIoQCCg9Db25uZWN0b3JTdGF0dXMSDAoEbmFtZRgBIAEoCRIxCgVzdGF0ZRgCIAEoDjIiLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JTdGF0ZRIzCgRraW5kGAMgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEg0KBWVycm9yGAQgASgJEjcKCnBhcnRpdGlvbnMYBSADKAsyIy50cmlidXRhcnkuYWRtaW4udjEuUGFydGl0aW9uU3RhdHVzEjMKBmNvdW50cxgGIAEoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5QYXJ0aXRpb25Db3VudHMiQwoVTGlzdENvbm5lY3RvcnNSZXF1ZXN0EhUKDWV4cGFuZF9zdGF0dXMYASABKAgSEwoLZXhwYW5kX2luZm8YAiABKAgikAEKFkxpc3RDb25uZWN0b3JzUmVzcG9uc2USDQoFbmFtZXMYASADKAkSMAoFaW5mb3MYAiADKAsyIS50cmlidXRhcnkuYWRtaW4udjEuQ29ubmVjdG9ySW5mbxI1CghzdGF0dXNlcxgDIAMoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JTdGF0dXMiIwoTR2V0Q29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJIkcKFEdldENvbm5lY3RvclJlc3BvbnNlEi8KBGluZm8YASABKAsyIS50cmlidXRhcnkuYWRtaW4udjEuQ29ubmVjdG9ySW5mbyK0AQoWQ3JlYXRlQ29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJEkYKBmNvbmZpZxgCIAMoCzI2LnRyaWJ1dGFyeS5hZG1pbi52MS5DcmVhdGVDb25uZWN0b3JSZXF1ZXN0LkNvbmZpZ0VudHJ5EhUKDWluaXRpYWxfc3RhdGUYAyABKAkaLQoLQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJKChdDcmVhdGVDb25uZWN0b3JSZXNwb25zZRIvCgRpbmZvGAEgASgLMiEudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvckluZm8iowEKGVB1dENvbm5lY3RvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRJJCgZjb25maWcYAiADKAsyOS50cmlidXRhcnkuYWRtaW4udjEuUHV0Q29ubmVjdG9yQ29uZmlnUmVxdWVzdC5Db25maWdFbnRyeRotCgtDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KGlB1dENvbm5lY3RvckNvbmZpZ1Jlc3BvbnNlEg8KB2NyZWF0ZWQYASABKAgSLwoEaW5mbxgCIAEoCzIhLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JJbmZvIiYKFkRlbGV0ZUNvbm5lY3RvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIZChdEZWxldGVDb25uZWN0b3JSZXNwb25zZSIpChlHZXRDb25uZWN0b3JTdGF0dXNSZXF1ZXN0EgwKBG5hbWUYASABKAkiUQoaR2V0Q29ubmVjdG9yU3RhdHVzUmVzcG9uc2USMwoGc3RhdHVzGAEgASgLMiMudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvclN0YXR1cyIlChVQYXVzZUNvbm5lY3RvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIYChZQYXVzZUNvbm5lY3RvclJlc3BvbnNlIiYKFlJlc3VtZUNvbm5lY3RvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIZChdSZXN1bWVDb25uZWN0b3JSZXNwb25zZSIkChRTdG9wQ29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhcKFVN0b3BDb25uZWN0b3JSZXNwb25zZSJTChdSZXN0YXJ0Q29ubmVjdG9yUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDWluY2x1ZGVfdGFza3MYAiABKAgSEwoLb25seV9mYWlsZWQYAyABKAgiTwoYUmVzdGFydENvbm5lY3RvclJlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JTdGF0dXMiOgoXUmVzdGFydFBhcnRpdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAkiGgoYUmVzdGFydFBhcnRpdGlvblJlc3BvbnNlIkIKD1BhcnRpdGlvbk9mZnNldBIRCglwYXJ0aXRpb24YASABKAkSDgoGb2Zmc2V0GAIgASgMEgwKBHRleHQYAyABKAkiIQoRR2V0T2Zmc2V0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJKChJHZXRPZmZzZXRzUmVzcG9uc2USNAoHb2Zmc2V0cxgBIAMoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5QYXJ0aXRpb25PZmZzZXQiWQoTQWx0ZXJPZmZzZXRzUmVxdWVzdBIMCgRuYW1lGAEgASgJEjQKB29mZnNldHMYAiADKAsyIy50cmlidXRhcnkuYWRtaW4udjEuUGFydGl0aW9uT2Zmc2V0IhYKFEFsdGVyT2Zmc2V0c1Jlc3BvbnNlIiMKE1Jlc2V0T2Zmc2V0c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRSZXNldE9mZnNldHNSZXNwb25zZSLIAQoKUGx1Z2luSW5mbxIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSMwoEa2luZBgDIAEoDjIlLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yS2luZBIPCgdzdW1tYXJ5GAQgASgJEjYKC2NvbmZpZ19rZXlzGAUgAygLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25maWdLZXkSDAoEdHlwZRgGIAEoCRIPCgdhbGlhc2VzGAcgAygJIhQKEkxpc3RQbHVnaW5zUmVxdWVzdCJGChNMaXN0UGx1Z2luc1Jlc3BvbnNlEi8KB3BsdWdpbnMYASADKAsyHi50cmlidXRhcnkuYWRtaW4udjEuUGx1Z2luSW5mbyKNAQoVVmFsaWRhdGVDb25maWdSZXF1ZXN0EkUKBmNvbmZpZxgBIAMoCzI1LnRyaWJ1dGFyeS5hZG1pbi52MS5WYWxpZGF0ZUNvbmZpZ1JlcXVlc3QuQ29uZmlnRW50cnkaLQoLQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLMAQoWVmFsaWRhdGVDb25maWdSZXNwb25zZRIOCgZwbHVnaW4YASABKAkSMwoGZXJyb3JzGAIgAygLMiMudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25maWdFcnJvchI2Cgtjb25maWdfa2V5cxgDIAMoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29uZmlnS2V5EjUKCHdhcm5pbmdzGAQgAygLMiMudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25maWdFcnJvciKOAQoMV29ya2VyU3RhdHVzEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHdmVyc2lvbhgDIAEoCRIOCgZsZWFkZXIYBCABKAgSEQoJY29ubmVjdGVkGAUgASgIEhkKEWxhc3RfaGVhcnRiZWF0X21zGAYgASgDEhIKCnBhcnRpdGlvbnMYByADKAkiFAoSTGlzdFdvcmtlcnNSZXF1ZXN0IkgKE0xpc3RXb3JrZXJzUmVzcG9uc2USMQoHd29ya2VycxgBIAMoCzIgLnRyaWJ1dGFyeS5hZG1pbi52MS5Xb3JrZXJTdGF0dXMiEwoRR2V0Q2x1c3RlclJlcXVlc3QisQEKEkdldENsdXN0ZXJSZXNwb25zZRIPCgdjbHVzdGVyGAEgASgJEhEKCWxlYWRlcl9pZBgCIAEoCRIWCg5sZWFkZXJfYWRkcmVzcxgDIAEoCRIMCgR0ZXJtGAQgASgEEg0KBWVwb2NoGAUgASgEEg8KB3ZlcnNpb24YBiABKAkSMQoHbWVtYmVycxgHIAMoCzIgLnRyaWJ1dGFyeS5hZG1pbi52MS5Xb3JrZXJTdGF0dXMiKQoZR2V0Q29ubmVjdG9yVG9waWNzUmVxdWVzdBIMCgRuYW1lGAEgASgJIiwKGkdldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlEg4KBnRvcGljcxgBIAMoCSIrChtSZXNldENvbm5lY3RvclRvcGljc1JlcXVlc3QSDAoEbmFtZRgBIAEoCSIeChxSZXNldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlIhQKEkdldExvZ0xldmVsUmVxdWVzdCIkChNHZXRMb2dMZXZlbFJlc3BvbnNlEg0KBWxldmVsGAEgASgJIhoKGEdldFJlY29yZENvdW50ZXJzUmVxdWVzdCKGAQoZR2V0UmVjb3JkQ291bnRlcnNSZXNwb25zZRIRCgl3b3JrZXJfaWQYASABKAkSFQoNc3RhcnRlZF9hdF9tcxgCIAEoAxI/Cgpjb25uZWN0b3JzGAMgAygLMisudHJpYnV0YXJ5LmFkbWluLnYxLkNvbm5lY3RvclJlY29yZENvdW50ZXJzImsKF0Nvbm5lY3RvclJlY29yZENvdW50ZXJzEhEKCWNvbm5lY3RvchgBIAEoCRIfChdzb3VyY2VfcmVjb3Jkc19wcm9kdWNlZBgCIAEoBBIcChRzaW5rX3JlY29yZHNfd3JpdHRlbhgDIAEoBCIjChJTZXRMb2dMZXZlbFJlcXVlc3QSDQoFbGV2ZWwYASABKAkiJwoTU2V0TG9nTGV2ZWxSZXNwb25zZRIQCghwcmV2aW91cxgBIAEoCSIiChJXYXRjaFN0YXR1c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJbChNXYXRjaFN0YXR1c1Jlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLnRyaWJ1dGFyeS5hZG1pbi52MS5Db25uZWN0b3JTdGF0dXMSDwoHZGVsZXRlZBgCIAEoCCrhAQoOQ29ubmVjdG9yU3RhdGUSHwobQ09OTkVDVE9SX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQ09OTkVDVE9SX1NUQVRFX1JVTk5JTkcQARIaChZDT05ORUNUT1JfU1RBVEVfUEFVU0VEEAISGwoXQ09OTkVDVE9SX1NUQVRFX1NUT1BQRUQQAxIaChZDT05ORUNUT1JfU1RBVEVfRkFJTEVEEAQSHgoaQ09OTkVDVE9SX1NUQVRFX1VOQVNTSUdORUQQBRIcChhDT05ORUNUT1JfU1RBVEVfREVHUkFERUQQBir/AQoOUGFydGl0aW9uU3RhdGUSHwobUEFSVElUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaUEFSVElUSU9OX1NUQVRFX1VOQVNTSUdORUQQARIcChhQQVJUSVRJT05fU1RBVEVfU1RBUlRJTkcQAhIbChdQQVJUSVRJT05fU1RBVEVfUlVOTklORxADEhoKFlBBUlRJVElPTl9TVEFURV9QQVVTRUQQBBIcChhQQVJUSVRJT05fU1RBVEVfU1RPUFBJTkcQBRIbChdQQVJUSVRJT05fU1RBVEVfU1RPUFBFRBAGEhoKFlBBUlRJVElPTl9TVEFURV9GQUlMRUQQBzLiEwoMQWRtaW5TZXJ2aWNlEmcKDkxpc3RDb25uZWN0b3JzEikudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RDb25uZWN0b3JzUmVxdWVzdBoqLnRyaWJ1dGFyeS5hZG1pbi52MS5MaXN0Q29ubmVjdG9yc1Jlc3BvbnNlEmEKDEdldENvbm5lY3RvchInLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRDb25uZWN0b3JSZXF1ZXN0GigudHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclJlc3BvbnNlEmoKD0NyZWF0ZUNvbm5lY3RvchIqLnRyaWJ1dGFyeS5hZG1pbi52MS5DcmVhdGVDb25uZWN0b3JSZXF1ZXN0GisudHJpYnV0YXJ5LmFkbWluLnYxLkNyZWF0ZUNvbm5lY3RvclJlc3BvbnNlEnMKElB1dENvbm5lY3RvckNvbmZpZxItLnRyaWJ1dGFyeS5hZG1pbi52MS5QdXRDb25uZWN0b3JDb25maWdSZXF1ZXN0Gi4udHJpYnV0YXJ5LmFkbWluLnYxLlB1dENvbm5lY3RvckNvbmZpZ1Jlc3BvbnNlEmoKD0RlbGV0ZUNvbm5lY3RvchIqLnRyaWJ1dGFyeS5hZG1pbi52MS5EZWxldGVDb25uZWN0b3JSZXF1ZXN0GisudHJpYnV0YXJ5LmFkbWluLnYxLkRlbGV0ZUNvbm5lY3RvclJlc3BvbnNlEnMKEkdldENvbm5lY3RvclN0YXR1cxItLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRDb25uZWN0b3JTdGF0dXNSZXF1ZXN0Gi4udHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclN0YXR1c1Jlc3BvbnNlEmcKDlBhdXNlQ29ubmVjdG9yEikudHJpYnV0YXJ5LmFkbWluLnYxLlBhdXNlQ29ubmVjdG9yUmVxdWVzdBoqLnRyaWJ1dGFyeS5hZG1pbi52MS5QYXVzZUNvbm5lY3RvclJlc3BvbnNlEmoKD1Jlc3VtZUNvbm5lY3RvchIqLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXN1bWVDb25uZWN0b3JSZXF1ZXN0GisudHJpYnV0YXJ5LmFkbWluLnYxLlJlc3VtZUNvbm5lY3RvclJlc3BvbnNlEmQKDVN0b3BDb25uZWN0b3ISKC50cmlidXRhcnkuYWRtaW4udjEuU3RvcENvbm5lY3RvclJlcXVlc3QaKS50cmlidXRhcnkuYWRtaW4udjEuU3RvcENvbm5lY3RvclJlc3BvbnNlEm0KEFJlc3RhcnRDb25uZWN0b3ISKy50cmlidXRhcnkuYWRtaW4udjEuUmVzdGFydENvbm5lY3RvclJlcXVlc3QaLC50cmlidXRhcnkuYWRtaW4udjEuUmVzdGFydENvbm5lY3RvclJlc3BvbnNlEm0KEFJlc3RhcnRQYXJ0aXRpb24SKy50cmlidXRhcnkuYWRtaW4udjEuUmVzdGFydFBhcnRpdGlvblJlcXVlc3QaLC50cmlidXRhcnkuYWRtaW4udjEuUmVzdGFydFBhcnRpdGlvblJlc3BvbnNlElsKCkdldE9mZnNldHMSJS50cmlidXRhcnkuYWRtaW4udjEuR2V0T2Zmc2V0c1JlcXVlc3QaJi50cmlidXRhcnkuYWRtaW4udjEuR2V0T2Zmc2V0c1Jlc3BvbnNlEmEKDEFsdGVyT2Zmc2V0cxInLnRyaWJ1dGFyeS5hZG1pbi52MS5BbHRlck9mZnNldHNSZXF1ZXN0GigudHJpYnV0YXJ5LmFkbWluLnYxLkFsdGVyT2Zmc2V0c1Jlc3BvbnNlEmEKDFJlc2V0T2Zmc2V0cxInLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXNldE9mZnNldHNSZXF1ZXN0GigudHJpYnV0YXJ5LmFkbWluLnYxLlJlc2V0T2Zmc2V0c1Jlc3BvbnNlEl4KC0xpc3RQbHVnaW5zEiYudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RQbHVnaW5zUmVxdWVzdBonLnRyaWJ1dGFyeS5hZG1pbi52MS5MaXN0UGx1Z2luc1Jlc3BvbnNlEmcKDlZhbGlkYXRlQ29uZmlnEikudHJpYnV0YXJ5LmFkbWluLnYxLlZhbGlkYXRlQ29uZmlnUmVxdWVzdBoqLnRyaWJ1dGFyeS5hZG1pbi52MS5WYWxpZGF0ZUNvbmZpZ1Jlc3BvbnNlEl4KC0xpc3RXb3JrZXJzEiYudHJpYnV0YXJ5LmFkbWluLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBonLnRyaWJ1dGFyeS5hZG1pbi52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlElsKCkdldENsdXN0ZXISJS50cmlidXRhcnkuYWRtaW4udjEuR2V0Q2x1c3RlclJlcXVlc3QaJi50cmlidXRhcnkuYWRtaW4udjEuR2V0Q2x1c3RlclJlc3BvbnNlEnMKEkdldENvbm5lY3RvclRvcGljcxItLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRDb25uZWN0b3JUb3BpY3NSZXF1ZXN0Gi4udHJpYnV0YXJ5LmFkbWluLnYxLkdldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlEnkKFFJlc2V0Q29ubmVjdG9yVG9waWNzEi8udHJpYnV0YXJ5LmFkbWluLnYxLlJlc2V0Q29ubmVjdG9yVG9waWNzUmVxdWVzdBowLnRyaWJ1dGFyeS5hZG1pbi52MS5SZXNldENvbm5lY3RvclRvcGljc1Jlc3BvbnNlEl4KC0dldExvZ0xldmVsEiYudHJpYnV0YXJ5LmFkbWluLnYxLkdldExvZ0xldmVsUmVxdWVzdBonLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRMb2dMZXZlbFJlc3BvbnNlEl4KC1NldExvZ0xldmVsEiYudHJpYnV0YXJ5LmFkbWluLnYxLlNldExvZ0xldmVsUmVxdWVzdBonLnRyaWJ1dGFyeS5hZG1pbi52MS5TZXRMb2dMZXZlbFJlc3BvbnNlEnAKEUdldFJlY29yZENvdW50ZXJzEiwudHJpYnV0YXJ5LmFkbWluLnYxLkdldFJlY29yZENvdW50ZXJzUmVxdWVzdBotLnRyaWJ1dGFyeS5hZG1pbi52MS5HZXRSZWNvcmRDb3VudGVyc1Jlc3BvbnNlEmAKC1dhdGNoU3RhdHVzEiYudHJpYnV0YXJ5LmFkbWluLnYxLldhdGNoU3RhdHVzUmVxdWVzdBonLnRyaWJ1dGFyeS5hZG1pbi52MS5XYXRjaFN0YXR1c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_tributary_connector_v1_connector]);
 
 /**
  * ConnectorInfo is a connector's definition. Secret values are masked.
@@ -93,6 +93,14 @@ export type PartitionStatus = Message<"tributary.admin.v1.PartitionStatus"> & {
    * @generated from field: uint64 epoch = 6;
    */
   epoch: bigint;
+
+  /**
+   * The owner has not been heard from for a session timeout: `state` is its last report and may
+   * no longer be true.
+   *
+   * @generated from field: bool stale = 7;
+   */
+  stale: boolean;
 };
 
 /**
@@ -101,6 +109,59 @@ export type PartitionStatus = Message<"tributary.admin.v1.PartitionStatus"> & {
  */
 export const PartitionStatusSchema: GenMessage<PartitionStatus> = /*@__PURE__*/
   messageDesc(file_tributary_admin_v1_admin, 1);
+
+/**
+ * PartitionCounts counts a connector's stream partitions by observed state.
+ *
+ * @generated from message tributary.admin.v1.PartitionCounts
+ */
+export type PartitionCounts = Message<"tributary.admin.v1.PartitionCounts"> & {
+  /**
+   * @generated from field: uint32 total = 1;
+   */
+  total: number;
+
+  /**
+   * @generated from field: uint32 running = 2;
+   */
+  running: number;
+
+  /**
+   * @generated from field: uint32 paused = 3;
+   */
+  paused: number;
+
+  /**
+   * @generated from field: uint32 failed = 4;
+   */
+  failed: number;
+
+  /**
+   * @generated from field: uint32 unassigned = 5;
+   */
+  unassigned: number;
+
+  /**
+   * Starting, stopping or stopped.
+   *
+   * @generated from field: uint32 other = 6;
+   */
+  other: number;
+
+  /**
+   * Of all the above, those whose owner has not been heard from for a session timeout.
+   *
+   * @generated from field: uint32 stale = 7;
+   */
+  stale: number;
+};
+
+/**
+ * Describes the message tributary.admin.v1.PartitionCounts.
+ * Use `create(PartitionCountsSchema)` to create a new message.
+ */
+export const PartitionCountsSchema: GenMessage<PartitionCounts> = /*@__PURE__*/
+  messageDesc(file_tributary_admin_v1_admin, 2);
 
 /**
  * @generated from message tributary.admin.v1.ConnectorStatus
@@ -132,6 +193,11 @@ export type ConnectorStatus = Message<"tributary.admin.v1.ConnectorStatus"> & {
    * @generated from field: repeated tributary.admin.v1.PartitionStatus partitions = 5;
    */
   partitions: PartitionStatus[];
+
+  /**
+   * @generated from field: tributary.admin.v1.PartitionCounts counts = 6;
+   */
+  counts?: PartitionCounts | undefined;
 };
 
 /**
@@ -139,7 +205,7 @@ export type ConnectorStatus = Message<"tributary.admin.v1.ConnectorStatus"> & {
  * Use `create(ConnectorStatusSchema)` to create a new message.
  */
 export const ConnectorStatusSchema: GenMessage<ConnectorStatus> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 2);
+  messageDesc(file_tributary_admin_v1_admin, 3);
 
 /**
  * @generated from message tributary.admin.v1.ListConnectorsRequest
@@ -161,7 +227,7 @@ export type ListConnectorsRequest = Message<"tributary.admin.v1.ListConnectorsRe
  * Use `create(ListConnectorsRequestSchema)` to create a new message.
  */
 export const ListConnectorsRequestSchema: GenMessage<ListConnectorsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 3);
+  messageDesc(file_tributary_admin_v1_admin, 4);
 
 /**
  * @generated from message tributary.admin.v1.ListConnectorsResponse
@@ -192,7 +258,7 @@ export type ListConnectorsResponse = Message<"tributary.admin.v1.ListConnectorsR
  * Use `create(ListConnectorsResponseSchema)` to create a new message.
  */
 export const ListConnectorsResponseSchema: GenMessage<ListConnectorsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 4);
+  messageDesc(file_tributary_admin_v1_admin, 5);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorRequest
@@ -209,7 +275,7 @@ export type GetConnectorRequest = Message<"tributary.admin.v1.GetConnectorReques
  * Use `create(GetConnectorRequestSchema)` to create a new message.
  */
 export const GetConnectorRequestSchema: GenMessage<GetConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 5);
+  messageDesc(file_tributary_admin_v1_admin, 6);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorResponse
@@ -226,7 +292,7 @@ export type GetConnectorResponse = Message<"tributary.admin.v1.GetConnectorRespo
  * Use `create(GetConnectorResponseSchema)` to create a new message.
  */
 export const GetConnectorResponseSchema: GenMessage<GetConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 6);
+  messageDesc(file_tributary_admin_v1_admin, 7);
 
 /**
  * @generated from message tributary.admin.v1.CreateConnectorRequest
@@ -255,7 +321,7 @@ export type CreateConnectorRequest = Message<"tributary.admin.v1.CreateConnector
  * Use `create(CreateConnectorRequestSchema)` to create a new message.
  */
 export const CreateConnectorRequestSchema: GenMessage<CreateConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 7);
+  messageDesc(file_tributary_admin_v1_admin, 8);
 
 /**
  * @generated from message tributary.admin.v1.CreateConnectorResponse
@@ -272,7 +338,7 @@ export type CreateConnectorResponse = Message<"tributary.admin.v1.CreateConnecto
  * Use `create(CreateConnectorResponseSchema)` to create a new message.
  */
 export const CreateConnectorResponseSchema: GenMessage<CreateConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 8);
+  messageDesc(file_tributary_admin_v1_admin, 9);
 
 /**
  * @generated from message tributary.admin.v1.PutConnectorConfigRequest
@@ -294,7 +360,7 @@ export type PutConnectorConfigRequest = Message<"tributary.admin.v1.PutConnector
  * Use `create(PutConnectorConfigRequestSchema)` to create a new message.
  */
 export const PutConnectorConfigRequestSchema: GenMessage<PutConnectorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 9);
+  messageDesc(file_tributary_admin_v1_admin, 10);
 
 /**
  * @generated from message tributary.admin.v1.PutConnectorConfigResponse
@@ -316,7 +382,7 @@ export type PutConnectorConfigResponse = Message<"tributary.admin.v1.PutConnecto
  * Use `create(PutConnectorConfigResponseSchema)` to create a new message.
  */
 export const PutConnectorConfigResponseSchema: GenMessage<PutConnectorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 10);
+  messageDesc(file_tributary_admin_v1_admin, 11);
 
 /**
  * @generated from message tributary.admin.v1.DeleteConnectorRequest
@@ -333,7 +399,7 @@ export type DeleteConnectorRequest = Message<"tributary.admin.v1.DeleteConnector
  * Use `create(DeleteConnectorRequestSchema)` to create a new message.
  */
 export const DeleteConnectorRequestSchema: GenMessage<DeleteConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 11);
+  messageDesc(file_tributary_admin_v1_admin, 12);
 
 /**
  * @generated from message tributary.admin.v1.DeleteConnectorResponse
@@ -346,7 +412,7 @@ export type DeleteConnectorResponse = Message<"tributary.admin.v1.DeleteConnecto
  * Use `create(DeleteConnectorResponseSchema)` to create a new message.
  */
 export const DeleteConnectorResponseSchema: GenMessage<DeleteConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 12);
+  messageDesc(file_tributary_admin_v1_admin, 13);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorStatusRequest
@@ -363,7 +429,7 @@ export type GetConnectorStatusRequest = Message<"tributary.admin.v1.GetConnector
  * Use `create(GetConnectorStatusRequestSchema)` to create a new message.
  */
 export const GetConnectorStatusRequestSchema: GenMessage<GetConnectorStatusRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 13);
+  messageDesc(file_tributary_admin_v1_admin, 14);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorStatusResponse
@@ -380,7 +446,7 @@ export type GetConnectorStatusResponse = Message<"tributary.admin.v1.GetConnecto
  * Use `create(GetConnectorStatusResponseSchema)` to create a new message.
  */
 export const GetConnectorStatusResponseSchema: GenMessage<GetConnectorStatusResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 14);
+  messageDesc(file_tributary_admin_v1_admin, 15);
 
 /**
  * @generated from message tributary.admin.v1.PauseConnectorRequest
@@ -397,7 +463,7 @@ export type PauseConnectorRequest = Message<"tributary.admin.v1.PauseConnectorRe
  * Use `create(PauseConnectorRequestSchema)` to create a new message.
  */
 export const PauseConnectorRequestSchema: GenMessage<PauseConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 15);
+  messageDesc(file_tributary_admin_v1_admin, 16);
 
 /**
  * @generated from message tributary.admin.v1.PauseConnectorResponse
@@ -410,7 +476,7 @@ export type PauseConnectorResponse = Message<"tributary.admin.v1.PauseConnectorR
  * Use `create(PauseConnectorResponseSchema)` to create a new message.
  */
 export const PauseConnectorResponseSchema: GenMessage<PauseConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 16);
+  messageDesc(file_tributary_admin_v1_admin, 17);
 
 /**
  * @generated from message tributary.admin.v1.ResumeConnectorRequest
@@ -427,7 +493,7 @@ export type ResumeConnectorRequest = Message<"tributary.admin.v1.ResumeConnector
  * Use `create(ResumeConnectorRequestSchema)` to create a new message.
  */
 export const ResumeConnectorRequestSchema: GenMessage<ResumeConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 17);
+  messageDesc(file_tributary_admin_v1_admin, 18);
 
 /**
  * @generated from message tributary.admin.v1.ResumeConnectorResponse
@@ -440,7 +506,7 @@ export type ResumeConnectorResponse = Message<"tributary.admin.v1.ResumeConnecto
  * Use `create(ResumeConnectorResponseSchema)` to create a new message.
  */
 export const ResumeConnectorResponseSchema: GenMessage<ResumeConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 18);
+  messageDesc(file_tributary_admin_v1_admin, 19);
 
 /**
  * @generated from message tributary.admin.v1.StopConnectorRequest
@@ -457,7 +523,7 @@ export type StopConnectorRequest = Message<"tributary.admin.v1.StopConnectorRequ
  * Use `create(StopConnectorRequestSchema)` to create a new message.
  */
 export const StopConnectorRequestSchema: GenMessage<StopConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 19);
+  messageDesc(file_tributary_admin_v1_admin, 20);
 
 /**
  * @generated from message tributary.admin.v1.StopConnectorResponse
@@ -470,7 +536,7 @@ export type StopConnectorResponse = Message<"tributary.admin.v1.StopConnectorRes
  * Use `create(StopConnectorResponseSchema)` to create a new message.
  */
 export const StopConnectorResponseSchema: GenMessage<StopConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 20);
+  messageDesc(file_tributary_admin_v1_admin, 21);
 
 /**
  * @generated from message tributary.admin.v1.RestartConnectorRequest
@@ -501,7 +567,7 @@ export type RestartConnectorRequest = Message<"tributary.admin.v1.RestartConnect
  * Use `create(RestartConnectorRequestSchema)` to create a new message.
  */
 export const RestartConnectorRequestSchema: GenMessage<RestartConnectorRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 21);
+  messageDesc(file_tributary_admin_v1_admin, 22);
 
 /**
  * @generated from message tributary.admin.v1.RestartConnectorResponse
@@ -518,7 +584,7 @@ export type RestartConnectorResponse = Message<"tributary.admin.v1.RestartConnec
  * Use `create(RestartConnectorResponseSchema)` to create a new message.
  */
 export const RestartConnectorResponseSchema: GenMessage<RestartConnectorResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 22);
+  messageDesc(file_tributary_admin_v1_admin, 23);
 
 /**
  * @generated from message tributary.admin.v1.RestartPartitionRequest
@@ -540,7 +606,7 @@ export type RestartPartitionRequest = Message<"tributary.admin.v1.RestartPartiti
  * Use `create(RestartPartitionRequestSchema)` to create a new message.
  */
 export const RestartPartitionRequestSchema: GenMessage<RestartPartitionRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 23);
+  messageDesc(file_tributary_admin_v1_admin, 24);
 
 /**
  * @generated from message tributary.admin.v1.RestartPartitionResponse
@@ -553,7 +619,7 @@ export type RestartPartitionResponse = Message<"tributary.admin.v1.RestartPartit
  * Use `create(RestartPartitionResponseSchema)` to create a new message.
  */
 export const RestartPartitionResponseSchema: GenMessage<RestartPartitionResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 24);
+  messageDesc(file_tributary_admin_v1_admin, 25);
 
 /**
  * PartitionOffset is the committed offset of one stream partition. Offsets are opaque bytes;
@@ -583,7 +649,7 @@ export type PartitionOffset = Message<"tributary.admin.v1.PartitionOffset"> & {
  * Use `create(PartitionOffsetSchema)` to create a new message.
  */
 export const PartitionOffsetSchema: GenMessage<PartitionOffset> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 25);
+  messageDesc(file_tributary_admin_v1_admin, 26);
 
 /**
  * @generated from message tributary.admin.v1.GetOffsetsRequest
@@ -600,7 +666,7 @@ export type GetOffsetsRequest = Message<"tributary.admin.v1.GetOffsetsRequest"> 
  * Use `create(GetOffsetsRequestSchema)` to create a new message.
  */
 export const GetOffsetsRequestSchema: GenMessage<GetOffsetsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 26);
+  messageDesc(file_tributary_admin_v1_admin, 27);
 
 /**
  * @generated from message tributary.admin.v1.GetOffsetsResponse
@@ -617,7 +683,7 @@ export type GetOffsetsResponse = Message<"tributary.admin.v1.GetOffsetsResponse"
  * Use `create(GetOffsetsResponseSchema)` to create a new message.
  */
 export const GetOffsetsResponseSchema: GenMessage<GetOffsetsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 27);
+  messageDesc(file_tributary_admin_v1_admin, 28);
 
 /**
  * @generated from message tributary.admin.v1.AlterOffsetsRequest
@@ -641,7 +707,7 @@ export type AlterOffsetsRequest = Message<"tributary.admin.v1.AlterOffsetsReques
  * Use `create(AlterOffsetsRequestSchema)` to create a new message.
  */
 export const AlterOffsetsRequestSchema: GenMessage<AlterOffsetsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 28);
+  messageDesc(file_tributary_admin_v1_admin, 29);
 
 /**
  * @generated from message tributary.admin.v1.AlterOffsetsResponse
@@ -654,7 +720,7 @@ export type AlterOffsetsResponse = Message<"tributary.admin.v1.AlterOffsetsRespo
  * Use `create(AlterOffsetsResponseSchema)` to create a new message.
  */
 export const AlterOffsetsResponseSchema: GenMessage<AlterOffsetsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 29);
+  messageDesc(file_tributary_admin_v1_admin, 30);
 
 /**
  * @generated from message tributary.admin.v1.ResetOffsetsRequest
@@ -671,7 +737,7 @@ export type ResetOffsetsRequest = Message<"tributary.admin.v1.ResetOffsetsReques
  * Use `create(ResetOffsetsRequestSchema)` to create a new message.
  */
 export const ResetOffsetsRequestSchema: GenMessage<ResetOffsetsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 30);
+  messageDesc(file_tributary_admin_v1_admin, 31);
 
 /**
  * @generated from message tributary.admin.v1.ResetOffsetsResponse
@@ -684,7 +750,7 @@ export type ResetOffsetsResponse = Message<"tributary.admin.v1.ResetOffsetsRespo
  * Use `create(ResetOffsetsResponseSchema)` to create a new message.
  */
 export const ResetOffsetsResponseSchema: GenMessage<ResetOffsetsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 31);
+  messageDesc(file_tributary_admin_v1_admin, 32);
 
 /**
  * @generated from message tributary.admin.v1.PluginInfo
@@ -714,6 +780,21 @@ export type PluginInfo = Message<"tributary.admin.v1.PluginInfo"> & {
    * @generated from field: repeated tributary.connector.v1.ConfigKey config_keys = 5;
    */
   configKeys: ConfigKey[];
+
+  /**
+   * What the plugin is, in Kafka Connect's words: "source", "sink", "converter",
+   * "header_converter", "transformation" or "predicate". `kind` is set for connectors only.
+   *
+   * @generated from field: string type = 6;
+   */
+  type: string;
+
+  /**
+   * Other names configs may use for it (short names of converters, transforms, predicates).
+   *
+   * @generated from field: repeated string aliases = 7;
+   */
+  aliases: string[];
 };
 
 /**
@@ -721,7 +802,7 @@ export type PluginInfo = Message<"tributary.admin.v1.PluginInfo"> & {
  * Use `create(PluginInfoSchema)` to create a new message.
  */
 export const PluginInfoSchema: GenMessage<PluginInfo> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 32);
+  messageDesc(file_tributary_admin_v1_admin, 33);
 
 /**
  * @generated from message tributary.admin.v1.ListPluginsRequest
@@ -734,7 +815,7 @@ export type ListPluginsRequest = Message<"tributary.admin.v1.ListPluginsRequest"
  * Use `create(ListPluginsRequestSchema)` to create a new message.
  */
 export const ListPluginsRequestSchema: GenMessage<ListPluginsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 33);
+  messageDesc(file_tributary_admin_v1_admin, 34);
 
 /**
  * @generated from message tributary.admin.v1.ListPluginsResponse
@@ -751,7 +832,7 @@ export type ListPluginsResponse = Message<"tributary.admin.v1.ListPluginsRespons
  * Use `create(ListPluginsResponseSchema)` to create a new message.
  */
 export const ListPluginsResponseSchema: GenMessage<ListPluginsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 34);
+  messageDesc(file_tributary_admin_v1_admin, 35);
 
 /**
  * @generated from message tributary.admin.v1.ValidateConfigRequest
@@ -770,7 +851,7 @@ export type ValidateConfigRequest = Message<"tributary.admin.v1.ValidateConfigRe
  * Use `create(ValidateConfigRequestSchema)` to create a new message.
  */
 export const ValidateConfigRequestSchema: GenMessage<ValidateConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 35);
+  messageDesc(file_tributary_admin_v1_admin, 36);
 
 /**
  * @generated from message tributary.admin.v1.ValidateConfigResponse
@@ -792,6 +873,14 @@ export type ValidateConfigResponse = Message<"tributary.admin.v1.ValidateConfigR
    * @generated from field: repeated tributary.connector.v1.ConfigKey config_keys = 3;
    */
   configKeys: ConfigKey[];
+
+  /**
+   * Keys that neither Tributary nor the plugin knows (a typo, or a setting of another system):
+   * they change nothing, so they are reported, without making the config invalid.
+   *
+   * @generated from field: repeated tributary.connector.v1.ConfigError warnings = 4;
+   */
+  warnings: ConfigError[];
 };
 
 /**
@@ -799,7 +888,7 @@ export type ValidateConfigResponse = Message<"tributary.admin.v1.ValidateConfigR
  * Use `create(ValidateConfigResponseSchema)` to create a new message.
  */
 export const ValidateConfigResponseSchema: GenMessage<ValidateConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 36);
+  messageDesc(file_tributary_admin_v1_admin, 37);
 
 /**
  * @generated from message tributary.admin.v1.WorkerStatus
@@ -850,7 +939,7 @@ export type WorkerStatus = Message<"tributary.admin.v1.WorkerStatus"> & {
  * Use `create(WorkerStatusSchema)` to create a new message.
  */
 export const WorkerStatusSchema: GenMessage<WorkerStatus> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 37);
+  messageDesc(file_tributary_admin_v1_admin, 38);
 
 /**
  * @generated from message tributary.admin.v1.ListWorkersRequest
@@ -863,7 +952,7 @@ export type ListWorkersRequest = Message<"tributary.admin.v1.ListWorkersRequest"
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 38);
+  messageDesc(file_tributary_admin_v1_admin, 39);
 
 /**
  * @generated from message tributary.admin.v1.ListWorkersResponse
@@ -880,7 +969,7 @@ export type ListWorkersResponse = Message<"tributary.admin.v1.ListWorkersRespons
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 39);
+  messageDesc(file_tributary_admin_v1_admin, 40);
 
 /**
  * @generated from message tributary.admin.v1.GetClusterRequest
@@ -893,7 +982,7 @@ export type GetClusterRequest = Message<"tributary.admin.v1.GetClusterRequest"> 
  * Use `create(GetClusterRequestSchema)` to create a new message.
  */
 export const GetClusterRequestSchema: GenMessage<GetClusterRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 40);
+  messageDesc(file_tributary_admin_v1_admin, 41);
 
 /**
  * @generated from message tributary.admin.v1.GetClusterResponse
@@ -940,7 +1029,7 @@ export type GetClusterResponse = Message<"tributary.admin.v1.GetClusterResponse"
  * Use `create(GetClusterResponseSchema)` to create a new message.
  */
 export const GetClusterResponseSchema: GenMessage<GetClusterResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 41);
+  messageDesc(file_tributary_admin_v1_admin, 42);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorTopicsRequest
@@ -957,7 +1046,7 @@ export type GetConnectorTopicsRequest = Message<"tributary.admin.v1.GetConnector
  * Use `create(GetConnectorTopicsRequestSchema)` to create a new message.
  */
 export const GetConnectorTopicsRequestSchema: GenMessage<GetConnectorTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 42);
+  messageDesc(file_tributary_admin_v1_admin, 43);
 
 /**
  * @generated from message tributary.admin.v1.GetConnectorTopicsResponse
@@ -974,7 +1063,7 @@ export type GetConnectorTopicsResponse = Message<"tributary.admin.v1.GetConnecto
  * Use `create(GetConnectorTopicsResponseSchema)` to create a new message.
  */
 export const GetConnectorTopicsResponseSchema: GenMessage<GetConnectorTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 43);
+  messageDesc(file_tributary_admin_v1_admin, 44);
 
 /**
  * @generated from message tributary.admin.v1.ResetConnectorTopicsRequest
@@ -991,7 +1080,7 @@ export type ResetConnectorTopicsRequest = Message<"tributary.admin.v1.ResetConne
  * Use `create(ResetConnectorTopicsRequestSchema)` to create a new message.
  */
 export const ResetConnectorTopicsRequestSchema: GenMessage<ResetConnectorTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 44);
+  messageDesc(file_tributary_admin_v1_admin, 45);
 
 /**
  * @generated from message tributary.admin.v1.ResetConnectorTopicsResponse
@@ -1004,7 +1093,7 @@ export type ResetConnectorTopicsResponse = Message<"tributary.admin.v1.ResetConn
  * Use `create(ResetConnectorTopicsResponseSchema)` to create a new message.
  */
 export const ResetConnectorTopicsResponseSchema: GenMessage<ResetConnectorTopicsResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 45);
+  messageDesc(file_tributary_admin_v1_admin, 46);
 
 /**
  * @generated from message tributary.admin.v1.GetLogLevelRequest
@@ -1017,7 +1106,7 @@ export type GetLogLevelRequest = Message<"tributary.admin.v1.GetLogLevelRequest"
  * Use `create(GetLogLevelRequestSchema)` to create a new message.
  */
 export const GetLogLevelRequestSchema: GenMessage<GetLogLevelRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 46);
+  messageDesc(file_tributary_admin_v1_admin, 47);
 
 /**
  * @generated from message tributary.admin.v1.GetLogLevelResponse
@@ -1034,7 +1123,83 @@ export type GetLogLevelResponse = Message<"tributary.admin.v1.GetLogLevelRespons
  * Use `create(GetLogLevelResponseSchema)` to create a new message.
  */
 export const GetLogLevelResponseSchema: GenMessage<GetLogLevelResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 47);
+  messageDesc(file_tributary_admin_v1_admin, 48);
+
+/**
+ * @generated from message tributary.admin.v1.GetRecordCountersRequest
+ */
+export type GetRecordCountersRequest = Message<"tributary.admin.v1.GetRecordCountersRequest"> & {
+};
+
+/**
+ * Describes the message tributary.admin.v1.GetRecordCountersRequest.
+ * Use `create(GetRecordCountersRequestSchema)` to create a new message.
+ */
+export const GetRecordCountersRequestSchema: GenMessage<GetRecordCountersRequest> = /*@__PURE__*/
+  messageDesc(file_tributary_admin_v1_admin, 49);
+
+/**
+ * @generated from message tributary.admin.v1.GetRecordCountersResponse
+ */
+export type GetRecordCountersResponse = Message<"tributary.admin.v1.GetRecordCountersResponse"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * When these counters started from zero (ms since the epoch, the worker process's start):
+   * another value than last time means the worker restarted and its counters with it.
+   *
+   * @generated from field: int64 started_at_ms = 2;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: repeated tributary.admin.v1.ConnectorRecordCounters connectors = 3;
+   */
+  connectors: ConnectorRecordCounters[];
+};
+
+/**
+ * Describes the message tributary.admin.v1.GetRecordCountersResponse.
+ * Use `create(GetRecordCountersResponseSchema)` to create a new message.
+ */
+export const GetRecordCountersResponseSchema: GenMessage<GetRecordCountersResponse> = /*@__PURE__*/
+  messageDesc(file_tributary_admin_v1_admin, 50);
+
+/**
+ * Totals since started_at_ms, for the connectors this worker ran records of.
+ *
+ * @generated from message tributary.admin.v1.ConnectorRecordCounters
+ */
+export type ConnectorRecordCounters = Message<"tributary.admin.v1.ConnectorRecordCounters"> & {
+  /**
+   * @generated from field: string connector = 1;
+   */
+  connector: string;
+
+  /**
+   * tributary_source_records_produced_total: source records Kafka acknowledged.
+   *
+   * @generated from field: uint64 source_records_produced = 2;
+   */
+  sourceRecordsProduced: bigint;
+
+  /**
+   * tributary_sink_records_written_total: sink records the plugin reported durable.
+   *
+   * @generated from field: uint64 sink_records_written = 3;
+   */
+  sinkRecordsWritten: bigint;
+};
+
+/**
+ * Describes the message tributary.admin.v1.ConnectorRecordCounters.
+ * Use `create(ConnectorRecordCountersSchema)` to create a new message.
+ */
+export const ConnectorRecordCountersSchema: GenMessage<ConnectorRecordCounters> = /*@__PURE__*/
+  messageDesc(file_tributary_admin_v1_admin, 51);
 
 /**
  * @generated from message tributary.admin.v1.SetLogLevelRequest
@@ -1053,7 +1218,7 @@ export type SetLogLevelRequest = Message<"tributary.admin.v1.SetLogLevelRequest"
  * Use `create(SetLogLevelRequestSchema)` to create a new message.
  */
 export const SetLogLevelRequestSchema: GenMessage<SetLogLevelRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 48);
+  messageDesc(file_tributary_admin_v1_admin, 52);
 
 /**
  * @generated from message tributary.admin.v1.SetLogLevelResponse
@@ -1070,7 +1235,7 @@ export type SetLogLevelResponse = Message<"tributary.admin.v1.SetLogLevelRespons
  * Use `create(SetLogLevelResponseSchema)` to create a new message.
  */
 export const SetLogLevelResponseSchema: GenMessage<SetLogLevelResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 49);
+  messageDesc(file_tributary_admin_v1_admin, 53);
 
 /**
  * @generated from message tributary.admin.v1.WatchStatusRequest
@@ -1089,7 +1254,7 @@ export type WatchStatusRequest = Message<"tributary.admin.v1.WatchStatusRequest"
  * Use `create(WatchStatusRequestSchema)` to create a new message.
  */
 export const WatchStatusRequestSchema: GenMessage<WatchStatusRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 50);
+  messageDesc(file_tributary_admin_v1_admin, 54);
 
 /**
  * @generated from message tributary.admin.v1.WatchStatusResponse
@@ -1113,7 +1278,7 @@ export type WatchStatusResponse = Message<"tributary.admin.v1.WatchStatusRespons
  * Use `create(WatchStatusResponseSchema)` to create a new message.
  */
 export const WatchStatusResponseSchema: GenMessage<WatchStatusResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_admin_v1_admin, 51);
+  messageDesc(file_tributary_admin_v1_admin, 55);
 
 /**
  * ConnectorState is a connector's overall state, as Kafka Connect shows it.
@@ -1154,6 +1319,13 @@ export enum ConnectorState {
    * @generated from enum value: CONNECTOR_STATE_UNASSIGNED = 5;
    */
   UNASSIGNED = 5,
+
+  /**
+   * Some partitions run, others do not (starting, stopped, unassigned or stale); see the counts.
+   *
+   * @generated from enum value: CONNECTOR_STATE_DEGRADED = 6;
+   */
+  DEGRADED = 6,
 }
 
 /**
@@ -1449,6 +1621,19 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof SetLogLevelRequestSchema;
     output: typeof SetLogLevelResponseSchema;
+  },
+  /**
+   * This worker's record counters per connector: the values of its /metrics counters
+   * tributary_source_records_produced_total and tributary_sink_records_written_total (of the
+   * worker answering, not forwarded). The web console sums them over the workers for records/s.
+   * FAILED_PRECONDITION when the worker keeps no Prometheus metrics.
+   *
+   * @generated from rpc tributary.admin.v1.AdminService.GetRecordCounters
+   */
+  getRecordCounters: {
+    methodKind: "unary";
+    input: typeof GetRecordCountersRequestSchema;
+    output: typeof GetRecordCountersResponseSchema;
   },
   /**
    * Pushes status changes: the current status of each connector first, then every change.

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tributary/cluster/v1/cluster.proto.
  */
 export const file_tributary_cluster_v1_cluster: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmlidXRhcnkvY2x1c3Rlci92MS9jbHVzdGVyLnByb3RvEhR0cmlidXRhcnkuY2x1c3Rlci52MSJDCgxQYXJ0aXRpb25SZWYSEQoJY29ubmVjdG9yGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoCRINCgVlcG9jaBgDIAEoBCKDAQoFSGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRIzCgdydW5uaW5nGAUgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmIgsKCUhlYXJ0YmVhdCJSCg9QYXJ0aXRpb25PZmZzZXQSLwoDcmVmGAEgASgLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEg4KBm9mZnNldBgCIAEoDCJGCgxPZmZzZXRSZXBvcnQSNgoHb2Zmc2V0cxgBIAMoCzIlLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvbk9mZnNldCKQAQoPUGFydGl0aW9uU3RhdHVzEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIuCgVzdGF0ZRgCIAEoDjIfLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlRhc2tTdGF0ZRINCgVlcnJvchgDIAEoCRINCgV0cmFjZRgEIAEoCSJHCgxTdGF0dXNSZXBvcnQSNwoIc3RhdHVzZXMYASADKAsyJS50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25TdGF0dXMidwoJUmV2b2tlQWNrEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIZCgxmaW5hbF9vZmZzZXQYAiABKAxIAIgBARINCgVjbGVhbhgDIAEoCEIPCg1fZmluYWxfb2Zmc2V0IgcKBUxlYXZlIs4CCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkhlbGxvSAASNAoJaGVhcnRiZWF0GAIgASgLMh8udHJpYnV0YXJ5LmNsdXN0ZXIudjEuSGVhcnRiZWF0SAASNQoHb2Zmc2V0cxgDIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLk9mZnNldFJlcG9ydEgAEjQKBnN0YXR1cxgEIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlN0YXR1c1JlcG9ydEgAEjUKCnJldm9rZV9hY2sYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VBY2tIABIsCgVsZWF2ZRgGIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkxlYXZlSABCBgoEa2luZCKZAQoHV2VsY29tZRIRCglsZWFkZXJfaWQYASABKAkSDAoEdGVybRgCIAEoBBIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGgoSc2Vzc2lvbl90aW1lb3V0X21zGAQgASgNEjIKBmRpc293bhgFIAMoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZiLTAgoKQXNzaWdubWVudBIvCgNyZWYYASABKAsyIi50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25SZWYSOgoJcGFydGl0aW9uGAIgASgLMicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24SPAoGY29uZmlnGAMgAygLMiwudHJpYnV0YXJ5LmNsdXN0ZXIudjEuQXNzaWdubWVudC5Db25maWdFbnRyeRI3Cgx0YXJnZXRfc3RhdGUYBCABKA4yIS50cmlidXRhcnkuY2x1c3Rlci52MS5UYXJnZXRTdGF0ZRIdChBjb21taXR0ZWRfb2Zmc2V0GAUgASgMSACIAQEaLQoLQ29uZmlnRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUITChFfY29tbWl0dGVkX29mZnNldCI/CgZBc3NpZ24SNQoLYXNzaWdubWVudHMYASADKAsyIC50cmlidXRhcnkuY2x1c3Rlci52MS5Bc3NpZ25tZW50IkoKBlJldm9rZRIwCgRyZWZzGAEgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEg4KBnJlYXNvbhgCIAEoCSIXCgVGZW5jZRIOCgZyZWFzb24YASABKAkijwIKD1Nlc3Npb25SZXNwb25zZRIwCgd3ZWxjb21lGAEgASgLMh0udHJpYnV0YXJ5LmNsdXN0ZXIudjEuV2VsY29tZUgAEi4KBmFzc2lnbhgCIAEoCzIcLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkFzc2lnbkgAEi4KBnJldm9rZRgDIAEoCzIcLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlJldm9rZUgAEiwKBWZlbmNlGAQgASgLMhsudHJpYnV0YXJ5LmNsdXN0ZXIudjEuRmVuY2VIABI0CgloZWFydGJlYXQYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5IZWFydGJlYXRIAEIGCgRraW5kKngKC1RhcmdldFN0YXRlEhwKGFRBUkdFVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFFRBUkdFVF9TVEFURV9SVU5OSU5HEAESFwoTVEFSR0VUX1NUQVRFX1BBVVNFRBACEhgKFFRBUkdFVF9TVEFURV9TVE9QUEVEEAMq0gEKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVVEFTS19TVEFURV9VTkFTU0lHTkVEEAESFwoTVEFTS19TVEFURV9TVEFSVElORxACEhYKElRBU0tfU1RBVEVfUlVOTklORxADEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAQSFwoTVEFTS19TVEFURV9TVE9QUElORxAFEhYKElRBU0tfU1RBVEVfU1RPUFBFRBAGEhUKEVRBU0tfU1RBVEVfRkFJTEVEEAcycAoSQ29vcmRpbmF0b3JTZXJ2aWNlEloKB1Nlc3Npb24SJC50cmlidXRhcnkuY2x1c3Rlci52MS5TZXNzaW9uUmVxdWVzdBolLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_tributary_connector_v1_connector]);
+  fileDesc("CiJ0cmlidXRhcnkvY2x1c3Rlci92MS9jbHVzdGVyLnByb3RvEhR0cmlidXRhcnkuY2x1c3Rlci52MSJDCgxQYXJ0aXRpb25SZWYSEQoJY29ubmVjdG9yGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoCRINCgVlcG9jaBgDIAEoBCLKAQoFSGVsbG8SEQoJd29ya2VyX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIY2FwYWNpdHkYAyABKA0SDwoHdmVyc2lvbhgEIAEoCRIzCgdydW5uaW5nGAUgAygLMiIudHJpYnV0YXJ5LmNsdXN0ZXIudjEuUGFydGl0aW9uUmVmEhMKC2luY2FybmF0aW9uGAYgASgJEjAKB3Jldm9rZWQYByADKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VBY2siCwoJSGVhcnRiZWF0Il8KD1BhcnRpdGlvbk9mZnNldBIvCgNyZWYYASABKAsyIi50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25SZWYSDgoGb2Zmc2V0GAIgASgMEgsKA3NlcRgDIAEoBCJuCgxPZmZzZXRSZXBvcnQSNgoHb2Zmc2V0cxgBIAMoCzIlLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvbk9mZnNldBIRCglyZXBvcnRfaWQYAiABKAQSEwoLcGVyc2lzdF9ub3cYAyABKAgiWgoQT2Zmc2V0c1BlcnNpc3RlZBIRCglyZXBvcnRfaWQYASABKAQSMwoHcmVmdXNlZBgCIAMoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZiKQAQoPUGFydGl0aW9uU3RhdHVzEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIuCgVzdGF0ZRgCIAEoDjIfLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlRhc2tTdGF0ZRINCgVlcnJvchgDIAEoCRINCgV0cmFjZRgEIAEoCSJHCgxTdGF0dXNSZXBvcnQSNwoIc3RhdHVzZXMYASADKAsyJS50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25TdGF0dXMidwoJUmV2b2tlQWNrEi8KA3JlZhgBIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIZCgxmaW5hbF9vZmZzZXQYAiABKAxIAIgBARINCgVjbGVhbhgDIAEoCEIPCg1fZmluYWxfb2Zmc2V0IgcKBUxlYXZlIs4CCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkhlbGxvSAASNAoJaGVhcnRiZWF0GAIgASgLMh8udHJpYnV0YXJ5LmNsdXN0ZXIudjEuSGVhcnRiZWF0SAASNQoHb2Zmc2V0cxgDIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLk9mZnNldFJlcG9ydEgAEjQKBnN0YXR1cxgEIAEoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlN0YXR1c1JlcG9ydEgAEjUKCnJldm9rZV9hY2sYBSABKAsyHy50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VBY2tIABIsCgVsZWF2ZRgGIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkxlYXZlSABCBgoEa2luZCKZAQoHV2VsY29tZRIRCglsZWFkZXJfaWQYASABKAkSDAoEdGVybRgCIAEoBBIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGgoSc2Vzc2lvbl90aW1lb3V0X21zGAQgASgNEjIKBmRpc293bhgFIAMoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZiKTAwoKQXNzaWdubWVudBIvCgNyZWYYASABKAsyIi50cmlidXRhcnkuY2x1c3Rlci52MS5QYXJ0aXRpb25SZWYSOgoJcGFydGl0aW9uGAIgASgLMicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24SPAoGY29uZmlnGAMgAygLMiwudHJpYnV0YXJ5LmNsdXN0ZXIudjEuQXNzaWdubWVudC5Db25maWdFbnRyeRI3Cgx0YXJnZXRfc3RhdGUYBCABKA4yIS50cmlidXRhcnkuY2x1c3Rlci52MS5UYXJnZXRTdGF0ZRIdChBjb21taXR0ZWRfb2Zmc2V0GAUgASgMSACIAQESIwoWY29tbWl0dGVkX29mZnNldF9lcG9jaBgGIAEoBEgBiAEBGi0KC0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCEwoRX2NvbW1pdHRlZF9vZmZzZXRCGQoXX2NvbW1pdHRlZF9vZmZzZXRfZXBvY2giPwoGQXNzaWduEjUKC2Fzc2lnbm1lbnRzGAEgAygLMiAudHJpYnV0YXJ5LmNsdXN0ZXIudjEuQXNzaWdubWVudCJKCgZSZXZva2USMAoEcmVmcxgBIAMoCzIiLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLlBhcnRpdGlvblJlZhIOCgZyZWFzb24YAiABKAkiFwoFRmVuY2USDgoGcmVhc29uGAEgASgJItQCCg9TZXNzaW9uUmVzcG9uc2USMAoHd2VsY29tZRgBIAEoCzIdLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLldlbGNvbWVIABIuCgZhc3NpZ24YAiABKAsyHC50cmlidXRhcnkuY2x1c3Rlci52MS5Bc3NpZ25IABIuCgZyZXZva2UYAyABKAsyHC50cmlidXRhcnkuY2x1c3Rlci52MS5SZXZva2VIABIsCgVmZW5jZRgEIAEoCzIbLnRyaWJ1dGFyeS5jbHVzdGVyLnYxLkZlbmNlSAASNAoJaGVhcnRiZWF0GAUgASgLMh8udHJpYnV0YXJ5LmNsdXN0ZXIudjEuSGVhcnRiZWF0SAASQwoRb2Zmc2V0c19wZXJzaXN0ZWQYBiABKAsyJi50cmlidXRhcnkuY2x1c3Rlci52MS5PZmZzZXRzUGVyc2lzdGVkSABCBgoEa2luZCp4CgtUYXJnZXRTdGF0ZRIcChhUQVJHRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRUQVJHRVRfU1RBVEVfUlVOTklORxABEhcKE1RBUkdFVF9TVEFURV9QQVVTRUQQAhIYChRUQVJHRVRfU1RBVEVfU1RPUFBFRBADKtIBCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhkKFVRBU0tfU1RBVEVfVU5BU1NJR05FRBABEhcKE1RBU0tfU1RBVEVfU1RBUlRJTkcQAhIWChJUQVNLX1NUQVRFX1JVTk5JTkcQAxIVChFUQVNLX1NUQVRFX1BBVVNFRBAEEhcKE1RBU0tfU1RBVEVfU1RPUFBJTkcQBRIWChJUQVNLX1NUQVRFX1NUT1BQRUQQBhIVChFUQVNLX1NUQVRFX0ZBSUxFRBAHMnAKEkNvb3JkaW5hdG9yU2VydmljZRJaCgdTZXNzaW9uEiQudHJpYnV0YXJ5LmNsdXN0ZXIudjEuU2Vzc2lvblJlcXVlc3QaJS50cmlidXRhcnkuY2x1c3Rlci52MS5TZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM", [file_tributary_connector_v1_connector]);
 
 /**
  * PartitionRef names one stream partition of one connector, under one assignment epoch.
@@ -85,6 +85,24 @@ export type Hello = Message<"tributary.cluster.v1.Hello"> & {
    * @generated from field: repeated tributary.cluster.v1.PartitionRef running = 5;
    */
   running: PartitionRef[];
+
+  /**
+   * Random per process start. While a session of one worker id is live, a hello with the same id
+   * and another incarnation (a second process started with the same --id) is refused with
+   * ALREADY_EXISTS.
+   *
+   * @generated from field: string incarnation = 6;
+   */
+  incarnation: string;
+
+  /**
+   * Revokes this worker finished whose acks the previous session may not have delivered (it
+   * closed before an answer came back); the leader applies each as if it had arrived as
+   * RevokeAck, before anything else in this hello, so a clean move keeps its final offset.
+   *
+   * @generated from field: repeated tributary.cluster.v1.RevokeAck revoked = 7;
+   */
+  revoked: RevokeAck[];
 };
 
 /**
@@ -125,6 +143,15 @@ export type PartitionOffset = Message<"tributary.cluster.v1.PartitionOffset"> & 
    * @generated from field: bytes offset = 2;
    */
   offset: Uint8Array;
+
+  /**
+   * Grows with every commit of this partition under this epoch on the worker (0: not counted).
+   * The leader refuses a report whose seq is not above the last one it took for the same epoch,
+   * so an older report delivered late can never move an offset back.
+   *
+   * @generated from field: uint64 seq = 3;
+   */
+  seq: bigint;
 };
 
 /**
@@ -144,6 +171,21 @@ export type OffsetReport = Message<"tributary.cluster.v1.OffsetReport"> & {
    * @generated from field: repeated tributary.cluster.v1.PartitionOffset offsets = 1;
    */
   offsets: PartitionOffset[];
+
+  /**
+   * Grows with every report of this worker process (0: the worker needs no answer).
+   *
+   * @generated from field: uint64 report_id = 2;
+   */
+  reportId: bigint;
+
+  /**
+   * Persist now rather than at the next flush interval, and answer with OffsetsPersisted
+   * (at-most-once: the offset must be durable before the records are produced).
+   *
+   * @generated from field: bool persist_now = 3;
+   */
+  persistNow: boolean;
 };
 
 /**
@@ -152,6 +194,31 @@ export type OffsetReport = Message<"tributary.cluster.v1.OffsetReport"> & {
  */
 export const OffsetReportSchema: GenMessage<OffsetReport> = /*@__PURE__*/
   messageDesc(file_tributary_cluster_v1_cluster, 4);
+
+/**
+ * OffsetsPersisted answers reports up to `report_id` of this session: their offsets are durable
+ * in the coordinator, except those of `refused` (this worker does not own them under that epoch).
+ *
+ * @generated from message tributary.cluster.v1.OffsetsPersisted
+ */
+export type OffsetsPersisted = Message<"tributary.cluster.v1.OffsetsPersisted"> & {
+  /**
+   * @generated from field: uint64 report_id = 1;
+   */
+  reportId: bigint;
+
+  /**
+   * @generated from field: repeated tributary.cluster.v1.PartitionRef refused = 2;
+   */
+  refused: PartitionRef[];
+};
+
+/**
+ * Describes the message tributary.cluster.v1.OffsetsPersisted.
+ * Use `create(OffsetsPersistedSchema)` to create a new message.
+ */
+export const OffsetsPersistedSchema: GenMessage<OffsetsPersisted> = /*@__PURE__*/
+  messageDesc(file_tributary_cluster_v1_cluster, 5);
 
 /**
  * PartitionStatus is the observed state of one stream partition on this worker.
@@ -185,7 +252,7 @@ export type PartitionStatus = Message<"tributary.cluster.v1.PartitionStatus"> & 
  * Use `create(PartitionStatusSchema)` to create a new message.
  */
 export const PartitionStatusSchema: GenMessage<PartitionStatus> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 5);
+  messageDesc(file_tributary_cluster_v1_cluster, 6);
 
 /**
  * @generated from message tributary.cluster.v1.StatusReport
@@ -202,7 +269,7 @@ export type StatusReport = Message<"tributary.cluster.v1.StatusReport"> & {
  * Use `create(StatusReportSchema)` to create a new message.
  */
 export const StatusReportSchema: GenMessage<StatusReport> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 6);
+  messageDesc(file_tributary_cluster_v1_cluster, 7);
 
 /**
  * RevokeAck answers Revoke once the task has stopped: `final_offset` is the offset of the last
@@ -233,7 +300,7 @@ export type RevokeAck = Message<"tributary.cluster.v1.RevokeAck"> & {
  * Use `create(RevokeAckSchema)` to create a new message.
  */
 export const RevokeAckSchema: GenMessage<RevokeAck> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 7);
+  messageDesc(file_tributary_cluster_v1_cluster, 8);
 
 /**
  * Leave announces a planned departure (SIGTERM): the leader revokes every partition of this
@@ -250,7 +317,7 @@ export type Leave = Message<"tributary.cluster.v1.Leave"> & {
  * Use `create(LeaveSchema)` to create a new message.
  */
 export const LeaveSchema: GenMessage<Leave> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 8);
+  messageDesc(file_tributary_cluster_v1_cluster, 9);
 
 /**
  * @generated from message tributary.cluster.v1.SessionRequest
@@ -303,7 +370,7 @@ export type SessionRequest = Message<"tributary.cluster.v1.SessionRequest"> & {
  * Use `create(SessionRequestSchema)` to create a new message.
  */
 export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 9);
+  messageDesc(file_tributary_cluster_v1_cluster, 10);
 
 /**
  * Welcome accepts a session and tells the worker the timings to keep.
@@ -347,7 +414,7 @@ export type Welcome = Message<"tributary.cluster.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 10);
+  messageDesc(file_tributary_cluster_v1_cluster, 11);
 
 /**
  * Assignment tells a worker to run a stream partition (or, for one it runs already under the
@@ -384,6 +451,14 @@ export type Assignment = Message<"tributary.cluster.v1.Assignment"> & {
    * @generated from field: optional bytes committed_offset = 5;
    */
   committedOffset?: Uint8Array | undefined;
+
+  /**
+   * The epoch of the assignment that committed `committed_offset`. Exactly-once sources compare
+   * it with the epoch in their offsets topic to choose where to resume (docs/exactly-once.md).
+   *
+   * @generated from field: optional uint64 committed_offset_epoch = 6;
+   */
+  committedOffsetEpoch?: bigint | undefined;
 };
 
 /**
@@ -391,7 +466,7 @@ export type Assignment = Message<"tributary.cluster.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 11);
+  messageDesc(file_tributary_cluster_v1_cluster, 12);
 
 /**
  * @generated from message tributary.cluster.v1.Assign
@@ -408,7 +483,7 @@ export type Assign = Message<"tributary.cluster.v1.Assign"> & {
  * Use `create(AssignSchema)` to create a new message.
  */
 export const AssignSchema: GenMessage<Assign> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 12);
+  messageDesc(file_tributary_cluster_v1_cluster, 13);
 
 /**
  * Revoke asks a worker to drain a partition and answer with RevokeAck.
@@ -432,7 +507,7 @@ export type Revoke = Message<"tributary.cluster.v1.Revoke"> & {
  * Use `create(RevokeSchema)` to create a new message.
  */
 export const RevokeSchema: GenMessage<Revoke> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 13);
+  messageDesc(file_tributary_cluster_v1_cluster, 14);
 
 /**
  * Fence tells a worker to stop every task at once: the leader considers its session dead and
@@ -452,7 +527,7 @@ export type Fence = Message<"tributary.cluster.v1.Fence"> & {
  * Use `create(FenceSchema)` to create a new message.
  */
 export const FenceSchema: GenMessage<Fence> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 14);
+  messageDesc(file_tributary_cluster_v1_cluster, 15);
 
 /**
  * @generated from message tributary.cluster.v1.SessionResponse
@@ -493,6 +568,12 @@ export type SessionResponse = Message<"tributary.cluster.v1.SessionResponse"> & 
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * @generated from field: tributary.cluster.v1.OffsetsPersisted offsets_persisted = 6;
+     */
+    value: OffsetsPersisted;
+    case: "offsetsPersisted";
   } | { case: undefined; value?: undefined };
 };
 
@@ -501,7 +582,7 @@ export type SessionResponse = Message<"tributary.cluster.v1.SessionResponse"> & 
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_cluster_v1_cluster, 15);
+  messageDesc(file_tributary_cluster_v1_cluster, 16);
 
 /**
  * TargetState is what an operator wants a connector to do.

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tributary/connector/v1/connector.proto.
  */
 export const file_tributary_connector_v1_connector: GenFile = /*@__PURE__*/
-  fileDesc("CiZ0cmlidXRhcnkvY29ubmVjdG9yL3YxL2Nvbm5lY3Rvci5wcm90bxIWdHJpYnV0YXJ5LmNvbm5lY3Rvci52MSLZAQoJQ29uZmlnS2V5EgwKBG5hbWUYASABKAkSMAoEdHlwZRgCIAEoDjIiLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29uZmlnVHlwZRIaCg1kZWZhdWx0X3ZhbHVlGAMgASgJSACIAQESEAoIcmVxdWlyZWQYBCABKAgSFQoNZG9jdW1lbnRhdGlvbhgFIAEoCRIOCgZzZWNyZXQYBiABKAgSFgoOYWxsb3dlZF92YWx1ZXMYByADKAkSDQoFZ3JvdXAYCCABKAlCEAoOX2RlZmF1bHRfdmFsdWUihwEKCUNvbm5lY3RvchIMCgRuYW1lGAEgASgJEj0KBmNvbmZpZxgCIAMoCzItLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yLkNvbmZpZ0VudHJ5Gi0KC0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi7QEKD1N0cmVhbVBhcnRpdGlvbhIKCgJpZBgBIAEoCRJLCgphdHRyaWJ1dGVzGAIgAygLMjcudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24uQXR0cmlidXRlc0VudHJ5EhIKBXRvcGljGAMgASgJSACIAQESHAoPa2Fma2FfcGFydGl0aW9uGAQgASgFSAGIAQEaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3RvcGljQhIKEF9rYWZrYV9wYXJ0aXRpb24iEQoPRGVzY3JpYmVSZXF1ZXN0Iq8BChBEZXNjcmliZVJlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIzCgRraW5kGAMgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEjYKC2NvbmZpZ19rZXlzGAQgAygLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25maWdLZXkSDwoHc3VtbWFyeRgFIAEoCSJHCg9WYWxpZGF0ZVJlcXVlc3QSNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3IiKwoLQ29uZmlnRXJyb3ISCwoDa2V5GAEgASgJEg8KB21lc3NhZ2UYAiABKAkiRwoQVmFsaWRhdGVSZXNwb25zZRIzCgZlcnJvcnMYASADKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbmZpZ0Vycm9yIk4KFldhdGNoUGFydGl0aW9uc1JlcXVlc3QSNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3IidAoXV2F0Y2hQYXJ0aXRpb25zUmVzcG9uc2USEAoIc25hcHNob3QYASABKAgSNgoFYWRkZWQYAiADKAsyJy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlN0cmVhbVBhcnRpdGlvbhIPCgdyZW1vdmVkGAMgAygJIjMKBkhlYWRlchILCgNrZXkYASABKAkSEgoFdmFsdWUYAiABKAxIAIgBAUIICgZfdmFsdWUi3gMKBlNjaGVtYRIwCgR0eXBlGAEgASgOMiIudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWFUeXBlEhAKCG9wdGlvbmFsGAIgASgIEhEKBG5hbWUYAyABKAlIAIgBARIUCgd2ZXJzaW9uGAQgASgFSAGIAQESEAoDZG9jGAUgASgJSAKIAQESLQoGZmllbGRzGAYgAygLMh0udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5GaWVsZBI5Cgx2YWx1ZV9zY2hlbWEYByABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgDiAEBEjcKCmtleV9zY2hlbWEYCCABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgEiAEBEkIKCnBhcmFtZXRlcnMYCSADKAsyLi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYS5QYXJhbWV0ZXJzRW50cnkaMQoPUGFyYW1ldGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBwoFX25hbWVCCgoIX3ZlcnNpb25CBgoEX2RvY0IPCg1fdmFsdWVfc2NoZW1hQg0KC19rZXlfc2NoZW1hIkUKBUZpZWxkEgwKBG5hbWUYASABKAkSLgoGc2NoZW1hGAIgASgLMh4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWEivQMKBlJlY29yZBIQCgNrZXkYASABKAxIAIgBARISCgV2YWx1ZRgCIAEoDEgBiAEBEi8KB2hlYWRlcnMYAyADKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLkhlYWRlchIZCgx0aW1lc3RhbXBfbXMYBCABKANIAogBARISCgV0b3BpYxgFIAEoCUgDiAEBEhwKD2thZmthX3BhcnRpdGlvbhgGIAEoBUgEiAEBEg4KBm9mZnNldBgHIAEoDBI3CgprZXlfc2NoZW1hGAggASgLMh4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWFIBYgBARI5Cgx2YWx1ZV9zY2hlbWEYCSABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgGiAEBEhkKDGthZmthX29mZnNldBgKIAEoA0gHiAEBQgYKBF9rZXlCCAoGX3ZhbHVlQg8KDV90aW1lc3RhbXBfbXNCCAoGX3RvcGljQhIKEF9rYWZrYV9wYXJ0aXRpb25CDQoLX2tleV9zY2hlbWFCDwoNX3ZhbHVlX3NjaGVtYUIPCg1fa2Fma2Ffb2Zmc2V0Ij4KC1JlY29yZEJhdGNoEi8KB3JlY29yZHMYASADKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlY29yZCKcAQoIUmVhZE9wZW4SNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3ISOgoJcGFydGl0aW9uGAIgASgLMicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24SEwoGb2Zmc2V0GAMgASgMSACIAQFCCQoHX29mZnNldCIdCgpSZWFkQ3JlZGl0Eg8KB3JlY29yZHMYASABKA0iKgoHUmVhZEFjaxIOCgZvZmZzZXQYASABKAwSDwoHcmVjb3JkcxgCIAEoBCILCglSZWFkRHJhaW4i4QEKC1JlYWRSZXF1ZXN0EjAKBG9wZW4YASABKAsyIC50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWRPcGVuSAASNAoGY3JlZGl0GAIgASgLMiIudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWFkQ3JlZGl0SAASLgoDYWNrGAMgASgLMh8udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWFkQWNrSAASMgoFZHJhaW4YBCABKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWREcmFpbkgAQgYKBGtpbmQiSAoLUmVhZERyYWluZWQSGAoLbGFzdF9vZmZzZXQYASABKAxIAIgBARIPCgdyZWNvcmRzGAIgASgEQg4KDF9sYXN0X29mZnNldCKEAQoMUmVhZFJlc3BvbnNlEjQKBWJhdGNoGAEgASgLMiMudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWNvcmRCYXRjaEgAEjYKB2RyYWluZWQYAiABKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWREcmFpbmVkSABCBgoEa2luZCKxAQoJV3JpdGVPcGVuEjQKCWNvbm5lY3RvchgBIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yEjoKCXBhcnRpdGlvbhgCIAEoCzInLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuU3RyZWFtUGFydGl0aW9uEh0KEGNvbW1pdHRlZF9vZmZzZXQYAyABKANIAIgBAUITChFfY29tbWl0dGVkX29mZnNldCIMCgpXcml0ZUZsdXNoIrQBCgxXcml0ZVJlcXVlc3QSMQoEb3BlbhgBIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV3JpdGVPcGVuSAASNAoFYmF0Y2gYAiABKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlY29yZEJhdGNoSAASMwoFZmx1c2gYAyABKAsyIi50cmlidXRhcnkuY29ubmVjdG9yLnYxLldyaXRlRmx1c2hIAEIGCgRraW5kIkcKC1dyaXRlT3BlbmVkEiAKE3Jlc3VtZV9hZnRlcl9vZmZzZXQYASABKANIAIgBAUIWChRfcmVzdW1lX2FmdGVyX29mZnNldCImCgxXcml0ZUR1cmFibGUSFgoOdGhyb3VnaF9vZmZzZXQYASABKAMihwEKDVdyaXRlUmVzcG9uc2USNQoGb3BlbmVkGAEgASgLMiMudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Xcml0ZU9wZW5lZEgAEjcKB2R1cmFibGUYAiABKAsyJC50cmlidXRhcnkuY29ubmVjdG9yLnYxLldyaXRlRHVyYWJsZUgAQgYKBGtpbmQiTwoXQ29ubmVjdG9yQ3JlYXRlZFJlcXVlc3QSNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3IiGgoYQ29ubmVjdG9yQ3JlYXRlZFJlc3BvbnNlIuQBChdDb25uZWN0b3JVcGRhdGVkUmVxdWVzdBI0Cgljb25uZWN0b3IYASABKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvchJcCg9wcmV2aW91c19jb25maWcYAiADKAsyQy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvclVwZGF0ZWRSZXF1ZXN0LlByZXZpb3VzQ29uZmlnRW50cnkaNQoTUHJldmlvdXNDb25maWdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhoKGENvbm5lY3RvclVwZGF0ZWRSZXNwb25zZSJPChdDb25uZWN0b3JEZWxldGVkUmVxdWVzdBI0Cgljb25uZWN0b3IYASABKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvciIaChhDb25uZWN0b3JEZWxldGVkUmVzcG9uc2UqYwoNQ29ubmVjdG9yS2luZBIeChpDT05ORUNUT1JfS0lORF9VTlNQRUNJRklFRBAAEhkKFUNPTk5FQ1RPUl9LSU5EX1NPVVJDRRABEhcKE0NPTk5FQ1RPUl9LSU5EX1NJTksQAiq6AQoKQ29uZmlnVHlwZRIbChdDT05GSUdfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkNPTkZJR19UWVBFX1NUUklORxABEhMKD0NPTkZJR19UWVBFX0lOVBACEhYKEkNPTkZJR19UWVBFX0RPVUJMRRADEhcKE0NPTkZJR19UWVBFX0JPT0xFQU4QBBIUChBDT05GSUdfVFlQRV9MSVNUEAUSGwoXQ09ORklHX1RZUEVfRFVSQVRJT05fTVMQBirCAgoKU2NoZW1hVHlwZRIbChdTQ0hFTUFfVFlQRV9VTlNQRUNJRklFRBAAEhQKEFNDSEVNQV9UWVBFX0lOVDgQARIVChFTQ0hFTUFfVFlQRV9JTlQxNhACEhUKEVNDSEVNQV9UWVBFX0lOVDMyEAMSFQoRU0NIRU1BX1RZUEVfSU5UNjQQBBIXChNTQ0hFTUFfVFlQRV9GTE9BVDMyEAUSFwoTU0NIRU1BX1RZUEVfRkxPQVQ2NBAGEhcKE1NDSEVNQV9UWVBFX0JPT0xFQU4QBxIWChJTQ0hFTUFfVFlQRV9TVFJJTkcQCBIVChFTQ0hFTUFfVFlQRV9CWVRFUxAJEhUKEVNDSEVNQV9UWVBFX0FSUkFZEAoSEwoPU0NIRU1BX1RZUEVfTUFQEAsSFgoSU0NIRU1BX1RZUEVfU1RSVUNUEAwy4gYKFkNvbm5lY3RvclBsdWdpblNlcnZpY2USXQoIRGVzY3JpYmUSJy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkRlc2NyaWJlUmVxdWVzdBooLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGVzY3JpYmVSZXNwb25zZRJdCghWYWxpZGF0ZRInLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuVmFsaWRhdGVSZXF1ZXN0GigudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5WYWxpZGF0ZVJlc3BvbnNlEnQKD1dhdGNoUGFydGl0aW9ucxIuLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV2F0Y2hQYXJ0aXRpb25zUmVxdWVzdBovLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV2F0Y2hQYXJ0aXRpb25zUmVzcG9uc2UwARJVCgRSZWFkEiMudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWFkUmVxdWVzdBokLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuUmVhZFJlc3BvbnNlKAEwARJYCgVXcml0ZRIkLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV3JpdGVSZXF1ZXN0GiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Xcml0ZVJlc3BvbnNlKAEwARJ1ChBDb25uZWN0b3JDcmVhdGVkEi8udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JDcmVhdGVkUmVxdWVzdBowLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yQ3JlYXRlZFJlc3BvbnNlEnUKEENvbm5lY3RvclVwZGF0ZWQSLy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvclVwZGF0ZWRSZXF1ZXN0GjAudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JVcGRhdGVkUmVzcG9uc2USdQoQQ29ubmVjdG9yRGVsZXRlZBIvLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yRGVsZXRlZFJlcXVlc3QaMC50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvckRlbGV0ZWRSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiZ0cmlidXRhcnkvY29ubmVjdG9yL3YxL2Nvbm5lY3Rvci5wcm90bxIWdHJpYnV0YXJ5LmNvbm5lY3Rvci52MSLZAQoJQ29uZmlnS2V5EgwKBG5hbWUYASABKAkSMAoEdHlwZRgCIAEoDjIiLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29uZmlnVHlwZRIaCg1kZWZhdWx0X3ZhbHVlGAMgASgJSACIAQESEAoIcmVxdWlyZWQYBCABKAgSFQoNZG9jdW1lbnRhdGlvbhgFIAEoCRIOCgZzZWNyZXQYBiABKAgSFgoOYWxsb3dlZF92YWx1ZXMYByADKAkSDQoFZ3JvdXAYCCABKAlCEAoOX2RlZmF1bHRfdmFsdWUihwEKCUNvbm5lY3RvchIMCgRuYW1lGAEgASgJEj0KBmNvbmZpZxgCIAMoCzItLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yLkNvbmZpZ0VudHJ5Gi0KC0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi7QEKD1N0cmVhbVBhcnRpdGlvbhIKCgJpZBgBIAEoCRJLCgphdHRyaWJ1dGVzGAIgAygLMjcudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24uQXR0cmlidXRlc0VudHJ5EhIKBXRvcGljGAMgASgJSACIAQESHAoPa2Fma2FfcGFydGl0aW9uGAQgASgFSAGIAQEaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCAoGX3RvcGljQhIKEF9rYWZrYV9wYXJ0aXRpb24iEQoPRGVzY3JpYmVSZXF1ZXN0Iq8BChBEZXNjcmliZVJlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIzCgRraW5kGAMgASgOMiUudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JLaW5kEjYKC2NvbmZpZ19rZXlzGAQgAygLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25maWdLZXkSDwoHc3VtbWFyeRgFIAEoCSJHCg9WYWxpZGF0ZVJlcXVlc3QSNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3IiKwoLQ29uZmlnRXJyb3ISCwoDa2V5GAEgASgJEg8KB21lc3NhZ2UYAiABKAkiRwoQVmFsaWRhdGVSZXNwb25zZRIzCgZlcnJvcnMYASADKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbmZpZ0Vycm9yIk4KFldhdGNoUGFydGl0aW9uc1JlcXVlc3QSNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3IidAoXV2F0Y2hQYXJ0aXRpb25zUmVzcG9uc2USEAoIc25hcHNob3QYASABKAgSNgoFYWRkZWQYAiADKAsyJy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlN0cmVhbVBhcnRpdGlvbhIPCgdyZW1vdmVkGAMgAygJIjMKBkhlYWRlchILCgNrZXkYASABKAkSEgoFdmFsdWUYAiABKAxIAIgBAUIICgZfdmFsdWUi3gMKBlNjaGVtYRIwCgR0eXBlGAEgASgOMiIudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWFUeXBlEhAKCG9wdGlvbmFsGAIgASgIEhEKBG5hbWUYAyABKAlIAIgBARIUCgd2ZXJzaW9uGAQgASgFSAGIAQESEAoDZG9jGAUgASgJSAKIAQESLQoGZmllbGRzGAYgAygLMh0udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5GaWVsZBI5Cgx2YWx1ZV9zY2hlbWEYByABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgDiAEBEjcKCmtleV9zY2hlbWEYCCABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgEiAEBEkIKCnBhcmFtZXRlcnMYCSADKAsyLi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYS5QYXJhbWV0ZXJzRW50cnkaMQoPUGFyYW1ldGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCBwoFX25hbWVCCgoIX3ZlcnNpb25CBgoEX2RvY0IPCg1fdmFsdWVfc2NoZW1hQg0KC19rZXlfc2NoZW1hIkUKBUZpZWxkEgwKBG5hbWUYASABKAkSLgoGc2NoZW1hGAIgASgLMh4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWEi3QQKBlJlY29yZBIQCgNrZXkYASABKAxIAIgBARISCgV2YWx1ZRgCIAEoDEgBiAEBEi8KB2hlYWRlcnMYAyADKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLkhlYWRlchIZCgx0aW1lc3RhbXBfbXMYBCABKANIAogBARISCgV0b3BpYxgFIAEoCUgDiAEBEhwKD2thZmthX3BhcnRpdGlvbhgGIAEoBUgEiAEBEg4KBm9mZnNldBgHIAEoDBI3CgprZXlfc2NoZW1hGAggASgLMh4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TY2hlbWFIBYgBARI5Cgx2YWx1ZV9zY2hlbWEYCSABKAsyHi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlNjaGVtYUgGiAEBEhkKDGthZmthX29mZnNldBgKIAEoA0gHiAEBEjkKDnN0cnVjdHVyZWRfa2V5GAsgASgLMhwudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5EYXRhSAiIAQESOwoQc3RydWN0dXJlZF92YWx1ZRgMIAEoCzIcLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGF0YUgJiAEBQgYKBF9rZXlCCAoGX3ZhbHVlQg8KDV90aW1lc3RhbXBfbXNCCAoGX3RvcGljQhIKEF9rYWZrYV9wYXJ0aXRpb25CDQoLX2tleV9zY2hlbWFCDwoNX3ZhbHVlX3NjaGVtYUIPCg1fa2Fma2Ffb2Zmc2V0QhEKD19zdHJ1Y3R1cmVkX2tleUITChFfc3RydWN0dXJlZF92YWx1ZSKOAgoERGF0YRIOCgRudWxsGAEgASgISAASDQoDaW50GAIgASgDSAASDwoFZmxvYXQYAyABKAFIABIRCgdib29sZWFuGAQgASgISAASEAoGc3RyaW5nGAUgASgJSAASDwoFYnl0ZXMYBiABKAxIABIyCgVhcnJheRgHIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGF0YUFycmF5SAASLgoDbWFwGAggASgLMh8udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5EYXRhTWFwSAASNAoGc3RydWN0GAkgASgLMiIudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5EYXRhU3RydWN0SABCBgoEa2luZCI4CglEYXRhQXJyYXkSKwoFaXRlbXMYASADKAsyHC50cmlidXRhcnkuY29ubmVjdG9yLnYxLkRhdGEiQAoHRGF0YU1hcBI1CgdlbnRyaWVzGAEgAygLMiQudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5EYXRhTWFwRW50cnkiZgoMRGF0YU1hcEVudHJ5EikKA2tleRgBIAEoCzIcLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGF0YRIrCgV2YWx1ZRgCIAEoCzIcLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGF0YSI6CgpEYXRhU3RydWN0EiwKBmZpZWxkcxgBIAMoCzIcLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGF0YSJaCgtSZWNvcmRCYXRjaBIvCgdyZWNvcmRzGAEgAygLMh4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWNvcmQSGgoSY29tbWl0X3RyYW5zYWN0aW9uGAIgASgIIpwBCghSZWFkT3BlbhI0Cgljb25uZWN0b3IYASABKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvchI6CglwYXJ0aXRpb24YAiABKAsyJy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlN0cmVhbVBhcnRpdGlvbhITCgZvZmZzZXQYAyABKAxIAIgBAUIJCgdfb2Zmc2V0Ih0KClJlYWRDcmVkaXQSDwoHcmVjb3JkcxgBIAEoDSIqCgdSZWFkQWNrEg4KBm9mZnNldBgBIAEoDBIPCgdyZWNvcmRzGAIgASgEIgsKCVJlYWREcmFpbiLhAQoLUmVhZFJlcXVlc3QSMAoEb3BlbhgBIAEoCzIgLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuUmVhZE9wZW5IABI0CgZjcmVkaXQYAiABKAsyIi50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWRDcmVkaXRIABIuCgNhY2sYAyABKAsyHy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWRBY2tIABIyCgVkcmFpbhgEIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuUmVhZERyYWluSABCBgoEa2luZCJICgtSZWFkRHJhaW5lZBIYCgtsYXN0X29mZnNldBgBIAEoDEgAiAEBEg8KB3JlY29yZHMYAiABKARCDgoMX2xhc3Rfb2Zmc2V0IoQBCgxSZWFkUmVzcG9uc2USNAoFYmF0Y2gYASABKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlY29yZEJhdGNoSAASNgoHZHJhaW5lZBgCIAEoCzIjLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuUmVhZERyYWluZWRIAEIGCgRraW5kIrEBCglXcml0ZU9wZW4SNAoJY29ubmVjdG9yGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3ISOgoJcGFydGl0aW9uGAIgASgLMicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5TdHJlYW1QYXJ0aXRpb24SHQoQY29tbWl0dGVkX29mZnNldBgDIAEoA0gAiAEBQhMKEV9jb21taXR0ZWRfb2Zmc2V0IgwKCldyaXRlRmx1c2gitAEKDFdyaXRlUmVxdWVzdBIxCgRvcGVuGAEgASgLMiEudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Xcml0ZU9wZW5IABI0CgViYXRjaBgCIAEoCzIjLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuUmVjb3JkQmF0Y2hIABIzCgVmbHVzaBgDIAEoCzIiLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV3JpdGVGbHVzaEgAQgYKBGtpbmQiRwoLV3JpdGVPcGVuZWQSIAoTcmVzdW1lX2FmdGVyX29mZnNldBgBIAEoA0gAiAEBQhYKFF9yZXN1bWVfYWZ0ZXJfb2Zmc2V0IiYKDFdyaXRlRHVyYWJsZRIWCg50aHJvdWdoX29mZnNldBgBIAEoAyKHAQoNV3JpdGVSZXNwb25zZRI1CgZvcGVuZWQYASABKAsyIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLldyaXRlT3BlbmVkSAASNwoHZHVyYWJsZRgCIAEoCzIkLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuV3JpdGVEdXJhYmxlSABCBgoEa2luZCJPChdDb25uZWN0b3JDcmVhdGVkUmVxdWVzdBI0Cgljb25uZWN0b3IYASABKAsyIS50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvciIaChhDb25uZWN0b3JDcmVhdGVkUmVzcG9uc2Ui5AEKF0Nvbm5lY3RvclVwZGF0ZWRSZXF1ZXN0EjQKCWNvbm5lY3RvchgBIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yElwKD3ByZXZpb3VzX2NvbmZpZxgCIAMoCzJDLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yVXBkYXRlZFJlcXVlc3QuUHJldmlvdXNDb25maWdFbnRyeRo1ChNQcmV2aW91c0NvbmZpZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiGgoYQ29ubmVjdG9yVXBkYXRlZFJlc3BvbnNlIk8KF0Nvbm5lY3RvckRlbGV0ZWRSZXF1ZXN0EjQKCWNvbm5lY3RvchgBIAEoCzIhLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yIhoKGENvbm5lY3RvckRlbGV0ZWRSZXNwb25zZSpjCg1Db25uZWN0b3JLaW5kEh4KGkNPTk5FQ1RPUl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVQ09OTkVDVE9SX0tJTkRfU09VUkNFEAESFwoTQ09OTkVDVE9SX0tJTkRfU0lOSxACKroBCgpDb25maWdUeXBlEhsKF0NPTkZJR19UWVBFX1VOU1BFQ0lGSUVEEAASFgoSQ09ORklHX1RZUEVfU1RSSU5HEAESEwoPQ09ORklHX1RZUEVfSU5UEAISFgoSQ09ORklHX1RZUEVfRE9VQkxFEAMSFwoTQ09ORklHX1RZUEVfQk9PTEVBThAEEhQKEENPTkZJR19UWVBFX0xJU1QQBRIbChdDT05GSUdfVFlQRV9EVVJBVElPTl9NUxAGKsICCgpTY2hlbWFUeXBlEhsKF1NDSEVNQV9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQU0NIRU1BX1RZUEVfSU5UOBABEhUKEVNDSEVNQV9UWVBFX0lOVDE2EAISFQoRU0NIRU1BX1RZUEVfSU5UMzIQAxIVChFTQ0hFTUFfVFlQRV9JTlQ2NBAEEhcKE1NDSEVNQV9UWVBFX0ZMT0FUMzIQBRIXChNTQ0hFTUFfVFlQRV9GTE9BVDY0EAYSFwoTU0NIRU1BX1RZUEVfQk9PTEVBThAHEhYKElNDSEVNQV9UWVBFX1NUUklORxAIEhUKEVNDSEVNQV9UWVBFX0JZVEVTEAkSFQoRU0NIRU1BX1RZUEVfQVJSQVkQChITCg9TQ0hFTUFfVFlQRV9NQVAQCxIWChJTQ0hFTUFfVFlQRV9TVFJVQ1QQDDLiBgoWQ29ubmVjdG9yUGx1Z2luU2VydmljZRJdCghEZXNjcmliZRInLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuRGVzY3JpYmVSZXF1ZXN0GigudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5EZXNjcmliZVJlc3BvbnNlEl0KCFZhbGlkYXRlEicudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5WYWxpZGF0ZVJlcXVlc3QaKC50cmlidXRhcnkuY29ubmVjdG9yLnYxLlZhbGlkYXRlUmVzcG9uc2USdAoPV2F0Y2hQYXJ0aXRpb25zEi4udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5XYXRjaFBhcnRpdGlvbnNSZXF1ZXN0Gi8udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5XYXRjaFBhcnRpdGlvbnNSZXNwb25zZTABElUKBFJlYWQSIy50cmlidXRhcnkuY29ubmVjdG9yLnYxLlJlYWRSZXF1ZXN0GiQudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5SZWFkUmVzcG9uc2UoATABElgKBVdyaXRlEiQudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Xcml0ZVJlcXVlc3QaJS50cmlidXRhcnkuY29ubmVjdG9yLnYxLldyaXRlUmVzcG9uc2UoATABEnUKEENvbm5lY3RvckNyZWF0ZWQSLy50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvckNyZWF0ZWRSZXF1ZXN0GjAudHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JDcmVhdGVkUmVzcG9uc2USdQoQQ29ubmVjdG9yVXBkYXRlZBIvLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yVXBkYXRlZFJlcXVlc3QaMC50cmlidXRhcnkuY29ubmVjdG9yLnYxLkNvbm5lY3RvclVwZGF0ZWRSZXNwb25zZRJ1ChBDb25uZWN0b3JEZWxldGVkEi8udHJpYnV0YXJ5LmNvbm5lY3Rvci52MS5Db25uZWN0b3JEZWxldGVkUmVxdWVzdBowLnRyaWJ1dGFyeS5jb25uZWN0b3IudjEuQ29ubmVjdG9yRGVsZXRlZFJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * ConfigKey describes one key a plugin accepts.
@@ -500,6 +500,22 @@ export type Record = Message<"tributary.connector.v1.Record"> & {
    * @generated from field: optional int64 kafka_offset = 10;
    */
   kafkaOffset?: bigint | undefined;
+
+  /**
+   * Structured key and value, described by key_schema / value_schema (or schemaless when the
+   * schema is absent, as Kafka Connect's schemaless maps are). A source plugin sets either the
+   * bytes field (`key`/`value`) or the structured one, never both; the worker's converter turns
+   * structured data into Kafka bytes. A sink plugin receives the structured form when the
+   * connector's converter produces one (e.g. JsonConverter), and the raw bytes otherwise.
+   *
+   * @generated from field: optional tributary.connector.v1.Data structured_key = 11;
+   */
+  structuredKey?: Data | undefined;
+
+  /**
+   * @generated from field: optional tributary.connector.v1.Data structured_value = 12;
+   */
+  structuredValue?: Data | undefined;
 };
 
 /**
@@ -508,6 +524,169 @@ export type Record = Message<"tributary.connector.v1.Record"> & {
  */
 export const RecordSchema: GenMessage<Record> = /*@__PURE__*/
   messageDesc(file_tributary_connector_v1_connector, 13);
+
+/**
+ * Data is one structured value in Kafka Connect's data model. Logical types travel in their
+ * Connect representation, named by the schema: Decimal as `bytes` (unscaled two's-complement
+ * big-endian, scale in the schema's parameters), Date as `int` (days since the epoch), Time as
+ * `int` (milliseconds of the day), Timestamp as `int` (milliseconds since the epoch).
+ *
+ * @generated from message tributary.connector.v1.Data
+ */
+export type Data = Message<"tributary.connector.v1.Data"> & {
+  /**
+   * @generated from oneof tributary.connector.v1.Data.kind
+   */
+  kind: {
+    /**
+     * A null (for an optional schema, or a null inside an array, map or struct).
+     *
+     * @generated from field: bool null = 1;
+     */
+    value: boolean;
+    case: "null";
+  } | {
+    /**
+     * INT8, INT16, INT32 and INT64.
+     *
+     * @generated from field: int64 int = 2;
+     */
+    value: bigint;
+    case: "int";
+  } | {
+    /**
+     * FLOAT32 and FLOAT64.
+     *
+     * @generated from field: double float = 3;
+     */
+    value: number;
+    case: "float";
+  } | {
+    /**
+     * @generated from field: bool boolean = 4;
+     */
+    value: boolean;
+    case: "boolean";
+  } | {
+    /**
+     * @generated from field: string string = 5;
+     */
+    value: string;
+    case: "string";
+  } | {
+    /**
+     * @generated from field: bytes bytes = 6;
+     */
+    value: Uint8Array;
+    case: "bytes";
+  } | {
+    /**
+     * @generated from field: tributary.connector.v1.DataArray array = 7;
+     */
+    value: DataArray;
+    case: "array";
+  } | {
+    /**
+     * @generated from field: tributary.connector.v1.DataMap map = 8;
+     */
+    value: DataMap;
+    case: "map";
+  } | {
+    /**
+     * @generated from field: tributary.connector.v1.DataStruct struct = 9;
+     */
+    value: DataStruct;
+    case: "struct";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tributary.connector.v1.Data.
+ * Use `create(DataSchema)` to create a new message.
+ */
+export const DataSchema: GenMessage<Data> = /*@__PURE__*/
+  messageDesc(file_tributary_connector_v1_connector, 14);
+
+/**
+ * DataArray holds an ARRAY's elements in order.
+ *
+ * @generated from message tributary.connector.v1.DataArray
+ */
+export type DataArray = Message<"tributary.connector.v1.DataArray"> & {
+  /**
+   * @generated from field: repeated tributary.connector.v1.Data items = 1;
+   */
+  items: Data[];
+};
+
+/**
+ * Describes the message tributary.connector.v1.DataArray.
+ * Use `create(DataArraySchema)` to create a new message.
+ */
+export const DataArraySchema: GenMessage<DataArray> = /*@__PURE__*/
+  messageDesc(file_tributary_connector_v1_connector, 15);
+
+/**
+ * DataMap holds a MAP's entries in order (keys need not be strings, as in Kafka Connect).
+ *
+ * @generated from message tributary.connector.v1.DataMap
+ */
+export type DataMap = Message<"tributary.connector.v1.DataMap"> & {
+  /**
+   * @generated from field: repeated tributary.connector.v1.DataMapEntry entries = 1;
+   */
+  entries: DataMapEntry[];
+};
+
+/**
+ * Describes the message tributary.connector.v1.DataMap.
+ * Use `create(DataMapSchema)` to create a new message.
+ */
+export const DataMapSchema: GenMessage<DataMap> = /*@__PURE__*/
+  messageDesc(file_tributary_connector_v1_connector, 16);
+
+/**
+ * DataMapEntry is one key/value pair of a DataMap.
+ *
+ * @generated from message tributary.connector.v1.DataMapEntry
+ */
+export type DataMapEntry = Message<"tributary.connector.v1.DataMapEntry"> & {
+  /**
+   * @generated from field: tributary.connector.v1.Data key = 1;
+   */
+  key?: Data | undefined;
+
+  /**
+   * @generated from field: tributary.connector.v1.Data value = 2;
+   */
+  value?: Data | undefined;
+};
+
+/**
+ * Describes the message tributary.connector.v1.DataMapEntry.
+ * Use `create(DataMapEntrySchema)` to create a new message.
+ */
+export const DataMapEntrySchema: GenMessage<DataMapEntry> = /*@__PURE__*/
+  messageDesc(file_tributary_connector_v1_connector, 17);
+
+/**
+ * DataStruct holds a STRUCT's field values, positionally in the order of its schema's fields.
+ *
+ * @generated from message tributary.connector.v1.DataStruct
+ */
+export type DataStruct = Message<"tributary.connector.v1.DataStruct"> & {
+  /**
+   * @generated from field: repeated tributary.connector.v1.Data fields = 1;
+   */
+  fields: Data[];
+};
+
+/**
+ * Describes the message tributary.connector.v1.DataStruct.
+ * Use `create(DataStructSchema)` to create a new message.
+ */
+export const DataStructSchema: GenMessage<DataStruct> = /*@__PURE__*/
+  messageDesc(file_tributary_connector_v1_connector, 18);
 
 /**
  * RecordBatch carries records of one stream partition, in order.
@@ -519,6 +698,16 @@ export type RecordBatch = Message<"tributary.connector.v1.RecordBatch"> & {
    * @generated from field: repeated tributary.connector.v1.Record records = 1;
    */
   records: Record[];
+
+  /**
+   * Exactly-once sources with transaction.boundary=connector: true ends the current Kafka
+   * transaction after this batch's last record (Kafka Connect's TransactionContext.commitTransaction()).
+   * Ignored by the worker under any other boundary (poll commits every batch anyway; interval
+   * commits on its timer). Additive: older plugins never set it.
+   *
+   * @generated from field: bool commit_transaction = 2;
+   */
+  commitTransaction: boolean;
 };
 
 /**
@@ -526,7 +715,7 @@ export type RecordBatch = Message<"tributary.connector.v1.RecordBatch"> & {
  * Use `create(RecordBatchSchema)` to create a new message.
  */
 export const RecordBatchSchema: GenMessage<RecordBatch> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 14);
+  messageDesc(file_tributary_connector_v1_connector, 19);
 
 /**
  * ReadOpen starts reading one stream partition.
@@ -557,7 +746,7 @@ export type ReadOpen = Message<"tributary.connector.v1.ReadOpen"> & {
  * Use `create(ReadOpenSchema)` to create a new message.
  */
 export const ReadOpenSchema: GenMessage<ReadOpen> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 15);
+  messageDesc(file_tributary_connector_v1_connector, 20);
 
 /**
  * ReadCredit grants the plugin permission to send `records` more records. Credits add up.
@@ -576,7 +765,7 @@ export type ReadCredit = Message<"tributary.connector.v1.ReadCredit"> & {
  * Use `create(ReadCreditSchema)` to create a new message.
  */
 export const ReadCreditSchema: GenMessage<ReadCredit> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 16);
+  messageDesc(file_tributary_connector_v1_connector, 21);
 
 /**
  * ReadAck says that every record up to and including the one at `offset` is stored in Kafka
@@ -602,7 +791,7 @@ export type ReadAck = Message<"tributary.connector.v1.ReadAck"> & {
  * Use `create(ReadAckSchema)` to create a new message.
  */
 export const ReadAckSchema: GenMessage<ReadAck> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 17);
+  messageDesc(file_tributary_connector_v1_connector, 22);
 
 /**
  * ReadDrain asks the plugin to stop reading. The plugin answers with ReadDrained and sends
@@ -618,7 +807,7 @@ export type ReadDrain = Message<"tributary.connector.v1.ReadDrain"> & {
  * Use `create(ReadDrainSchema)` to create a new message.
  */
 export const ReadDrainSchema: GenMessage<ReadDrain> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 18);
+  messageDesc(file_tributary_connector_v1_connector, 23);
 
 /**
  * @generated from message tributary.connector.v1.ReadRequest
@@ -659,7 +848,7 @@ export type ReadRequest = Message<"tributary.connector.v1.ReadRequest"> & {
  * Use `create(ReadRequestSchema)` to create a new message.
  */
 export const ReadRequestSchema: GenMessage<ReadRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 19);
+  messageDesc(file_tributary_connector_v1_connector, 24);
 
 /**
  * ReadDrained answers ReadDrain: the plugin has sent its last record on this stream, and says
@@ -688,7 +877,7 @@ export type ReadDrained = Message<"tributary.connector.v1.ReadDrained"> & {
  * Use `create(ReadDrainedSchema)` to create a new message.
  */
 export const ReadDrainedSchema: GenMessage<ReadDrained> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 20);
+  messageDesc(file_tributary_connector_v1_connector, 25);
 
 /**
  * @generated from message tributary.connector.v1.ReadResponse
@@ -717,7 +906,7 @@ export type ReadResponse = Message<"tributary.connector.v1.ReadResponse"> & {
  * Use `create(ReadResponseSchema)` to create a new message.
  */
 export const ReadResponseSchema: GenMessage<ReadResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 21);
+  messageDesc(file_tributary_connector_v1_connector, 26);
 
 /**
  * WriteOpen starts writing one stream partition.
@@ -748,7 +937,7 @@ export type WriteOpen = Message<"tributary.connector.v1.WriteOpen"> & {
  * Use `create(WriteOpenSchema)` to create a new message.
  */
 export const WriteOpenSchema: GenMessage<WriteOpen> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 22);
+  messageDesc(file_tributary_connector_v1_connector, 27);
 
 /**
  * WriteFlush asks the plugin to make everything it has received durable and answer with
@@ -765,7 +954,7 @@ export type WriteFlush = Message<"tributary.connector.v1.WriteFlush"> & {
  * Use `create(WriteFlushSchema)` to create a new message.
  */
 export const WriteFlushSchema: GenMessage<WriteFlush> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 23);
+  messageDesc(file_tributary_connector_v1_connector, 28);
 
 /**
  * @generated from message tributary.connector.v1.WriteRequest
@@ -800,7 +989,7 @@ export type WriteRequest = Message<"tributary.connector.v1.WriteRequest"> & {
  * Use `create(WriteRequestSchema)` to create a new message.
  */
 export const WriteRequestSchema: GenMessage<WriteRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 24);
+  messageDesc(file_tributary_connector_v1_connector, 29);
 
 /**
  * WriteOpened answers WriteOpen.
@@ -822,7 +1011,7 @@ export type WriteOpened = Message<"tributary.connector.v1.WriteOpened"> & {
  * Use `create(WriteOpenedSchema)` to create a new message.
  */
 export const WriteOpenedSchema: GenMessage<WriteOpened> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 25);
+  messageDesc(file_tributary_connector_v1_connector, 30);
 
 /**
  * WriteDurable says every record up to and including Kafka offset `through_offset` is durable in
@@ -842,7 +1031,7 @@ export type WriteDurable = Message<"tributary.connector.v1.WriteDurable"> & {
  * Use `create(WriteDurableSchema)` to create a new message.
  */
 export const WriteDurableSchema: GenMessage<WriteDurable> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 26);
+  messageDesc(file_tributary_connector_v1_connector, 31);
 
 /**
  * @generated from message tributary.connector.v1.WriteResponse
@@ -871,7 +1060,7 @@ export type WriteResponse = Message<"tributary.connector.v1.WriteResponse"> & {
  * Use `create(WriteResponseSchema)` to create a new message.
  */
 export const WriteResponseSchema: GenMessage<WriteResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 27);
+  messageDesc(file_tributary_connector_v1_connector, 32);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorCreatedRequest
@@ -888,7 +1077,7 @@ export type ConnectorCreatedRequest = Message<"tributary.connector.v1.ConnectorC
  * Use `create(ConnectorCreatedRequestSchema)` to create a new message.
  */
 export const ConnectorCreatedRequestSchema: GenMessage<ConnectorCreatedRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 28);
+  messageDesc(file_tributary_connector_v1_connector, 33);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorCreatedResponse
@@ -901,7 +1090,7 @@ export type ConnectorCreatedResponse = Message<"tributary.connector.v1.Connector
  * Use `create(ConnectorCreatedResponseSchema)` to create a new message.
  */
 export const ConnectorCreatedResponseSchema: GenMessage<ConnectorCreatedResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 29);
+  messageDesc(file_tributary_connector_v1_connector, 34);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorUpdatedRequest
@@ -925,7 +1114,7 @@ export type ConnectorUpdatedRequest = Message<"tributary.connector.v1.ConnectorU
  * Use `create(ConnectorUpdatedRequestSchema)` to create a new message.
  */
 export const ConnectorUpdatedRequestSchema: GenMessage<ConnectorUpdatedRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 30);
+  messageDesc(file_tributary_connector_v1_connector, 35);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorUpdatedResponse
@@ -938,7 +1127,7 @@ export type ConnectorUpdatedResponse = Message<"tributary.connector.v1.Connector
  * Use `create(ConnectorUpdatedResponseSchema)` to create a new message.
  */
 export const ConnectorUpdatedResponseSchema: GenMessage<ConnectorUpdatedResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 31);
+  messageDesc(file_tributary_connector_v1_connector, 36);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorDeletedRequest
@@ -955,7 +1144,7 @@ export type ConnectorDeletedRequest = Message<"tributary.connector.v1.ConnectorD
  * Use `create(ConnectorDeletedRequestSchema)` to create a new message.
  */
 export const ConnectorDeletedRequestSchema: GenMessage<ConnectorDeletedRequest> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 32);
+  messageDesc(file_tributary_connector_v1_connector, 37);
 
 /**
  * @generated from message tributary.connector.v1.ConnectorDeletedResponse
@@ -968,7 +1157,7 @@ export type ConnectorDeletedResponse = Message<"tributary.connector.v1.Connector
  * Use `create(ConnectorDeletedResponseSchema)` to create a new message.
  */
 export const ConnectorDeletedResponseSchema: GenMessage<ConnectorDeletedResponse> = /*@__PURE__*/
-  messageDesc(file_tributary_connector_v1_connector, 33);
+  messageDesc(file_tributary_connector_v1_connector, 38);
 
 /**
  * ConnectorKind says which way records flow.
