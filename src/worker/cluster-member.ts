@@ -196,6 +196,7 @@ export class ClusterMember {
     this.clock.answered(leader.id, answered.sentAt);
     // The leader handled everything sent before the request it answered.
     for (const [k, pending] of this.undeliveredRevokeAcks) if (pending.before < answered.seq) this.undeliveredRevokeAcks.delete(k);
+    if (this.leaving && this.running.size === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
   }
 
   private checkFence(): void {
@@ -496,7 +497,18 @@ export class ClusterMember {
     const seq = this.send({ kind: { case: 'revokeAck', value: ack } });
     this.undeliveredRevokeAcks.set(k, { ack, before: seq ?? this.sentSeq });
     await this.closeIdleConnectors();
-    if (this.leaving && this.running.size === 0) this.leaving.done();
+    if (this.leaving && this.running.size === 0) this.leftOnceAcknowledged();
+  }
+
+  /**
+   * Leaving ends only when the leader has handled every revoke ack: ending the session with an
+   * ack still in the stream leaves its partition owned here until the session timeout (paused,
+   * not moved). A heartbeat's answer proves everything sent before it was handled.
+   */
+  private leftOnceAcknowledged(): void {
+    if (!this.leaving) return;
+    if (this.undeliveredRevokeAcks.size === 0) this.leaving.done();
+    else this.sendHeartbeat();
   }
 
   private async closeIdleConnectors(): Promise<void> {

@@ -89,20 +89,32 @@ async function rejoined(via: NsWorker, w: NsWorker): Promise<void> {
 }
 
 test('cut one worker off: its partitions move, it fences itself, it rejoins after the cut heals', { skip: unavailable, timeout: 300_000 }, async () => {
-  const leader = await leaderOf(lab.workers[0]!);
-  const victim = lab.workers.find((w) => w !== leader)!;
+  // Leadership can move while the cluster settles: the victim is chosen once every partition
+  // runs, among the followers that own some (one that owns none has nothing to fence).
+  const { leader, victim, owned } = await eventually(async () => {
+    const placement = await runningOn(lab.workers[0]!, lab.workers);
+    const l = await leaderOf(lab.workers[0]!);
+    const v = lab.workers.find((w) => w !== l && [...placement.values()].includes(w.id));
+    if (!v) throw new Error(`no follower owns a partition: ${[...placement].map(([p, w]) => `${p}@${w}`).join(' ')}`);
+    return { leader: l, victim: v, owned: [...placement].filter(([, w]) => w === v.id).map(([p]) => p) };
+  }, { timeoutMs: 60_000, intervalMs: 500, message: 'a follower that owns partitions' });
   const others = lab.workers.filter((w) => w !== victim);
-  const owned = [...(await runningOn(leader, lab.workers))].filter(([, w]) => w === victim.id).map(([p]) => p);
   const before = await committed(leader);
   committedAtCuts.push(new Map([...before].filter(([p]) => owned.includes(p))));
   const cutAt = Date.now();
   lab.cut(victim);
-  const moved = await runningOn(leader, others);
-  const moveMs = Date.now() - cutAt;
-  await eventually(() => victim.log.some((l) => l.includes('fencing myself')), { timeoutMs: 30_000, message: `${victim.id} fenced itself (log)` });
-  assert.equal(victim.process?.exitCode, null, `${victim.id} stays up while cut off`);
-  await producesEverywhere(leader, before, `while ${victim.id} was cut off`);
-  lab.heal(victim);
+  let moved: Map<string, string>;
+  let moveMs: number;
+  try {
+    moved = await runningOn(leader, others);
+    moveMs = Date.now() - cutAt;
+    await eventually(() => victim.log.some((l) => l.includes('fencing myself')), { timeoutMs: 30_000, message: `${victim.id} fenced itself (log)` });
+    assert.equal(victim.process?.exitCode, null, `${victim.id} stays up while cut off`);
+    await producesEverywhere(leader, before, `while ${victim.id} was cut off`);
+  } finally {
+    // Healed even when an assertion failed, so the next scenario starts from a whole network.
+    lab.heal(victim);
+  }
   await rejoined(leader, victim);
   await runningOn(leader, lab.workers);
   console.log(`# netns cut worker: ${victim.id} (${victim.address}) owned ${owned.length} partitions; all ${moved.size} RUNNING on ${others.map((w) => w.id).join('+')} ${moveMs} ms after the cut; it fenced itself and rejoined after the heal`);
@@ -117,15 +129,20 @@ test('cut the leader off: a new leader is elected, the data plane keeps flowing,
   committedAtCuts.push(new Map([...before].filter(([p]) => owned.includes(p))));
   const cutAt = Date.now();
   lab.cut(old);
-  const next = await eventually(async () => {
-    const l = await leaderOf(via);
-    if (l === old) throw new Error(`${old.id} still named leader`);
-    return l;
-  }, { timeoutMs: 60_000, message: 'a new leader' });
-  const electedMs = Date.now() - cutAt;
-  await runningOn(via, others);
-  await producesEverywhere(via, before, `while the old leader ${old.id} was cut off`);
-  lab.heal(old);
+  let next: NsWorker;
+  let electedMs: number;
+  try {
+    next = await eventually(async () => {
+      const l = await leaderOf(via);
+      if (l === old) throw new Error(`${old.id} still named leader`);
+      return l;
+    }, { timeoutMs: 60_000, message: 'a new leader' });
+    electedMs = Date.now() - cutAt;
+    await runningOn(via, others);
+    await producesEverywhere(via, before, `while the old leader ${old.id} was cut off`);
+  } finally {
+    lab.heal(old);
+  }
   await rejoined(via, old);
   const after = await leaderOf(via);
   assert.notEqual(after.id, old.id, 'the healed old leader does not take leadership back by itself');
@@ -134,7 +151,11 @@ test('cut the leader off: a new leader is elected, the data plane keeps flowing,
 });
 
 test('integrity across the cuts: nothing missing; repeats counted and attributed', { skip: unavailable, timeout: 300_000 }, async () => {
-  const via = lab.workers[0]!;
+  // Any worker that answers: an earlier scenario's failure may have left one unreachable.
+  const via = await eventually(async () => {
+    for (const w of lab.workers) if (await lab.admin(w).getCluster({}, { timeoutMs: 2_000 }).then(() => true, () => false)) return w;
+    throw new Error('no worker answers');
+  }, { timeoutMs: 30_000, message: 'a worker that answers' });
   await lab.admin(via).stopConnector({ name: 'nn-source' });
   await eventually(async () => (await status(via)).every((p) => p.state === PartitionState.UNASSIGNED), { timeoutMs: 30_000, message: 'the source stopped' });
   const final = await committed(via);

@@ -14,6 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { AdminService, PartitionState } from '../../src/gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type Client } from '../../src/grpc/index.js';
+import { createEtcdBackend, type CommittedOffset } from '../../src/coordinator/index.js';
 import { eventually } from './eventually.js';
 import { services } from './services.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -211,6 +212,21 @@ export class EmbeddedCluster {
       await etcd.delete().prefix(`/tributary/${this.name}/`);
     } finally {
       etcd.close();
+    }
+  }
+
+  /**
+   * A verifiable source's seq per stream partition as persisted in etcd: what a new leader
+   * starts from after the old one dies hard (the leader's own view may be ahead by up to one
+   * offset flush interval).
+   */
+  async durableSeqs(connector: string): Promise<Map<string, number>> {
+    const backend = createEtcdBackend({ endpoints: this.etcd.split(','), cluster: this.name });
+    try {
+      const snapshot = await backend.snapshot();
+      return new Map([...(snapshot.offsets.get(connector) ?? new Map<string, CommittedOffset>())].map(([p, o]) => [p, Number(Buffer.from(o.offset).toString())]));
+    } finally {
+      await backend.stop();
     }
   }
 

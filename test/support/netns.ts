@@ -13,6 +13,8 @@
  * `cutEtcdPeers` can take down alone.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { AdminService } from '../../src/gen/tributary/admin/v1/admin_pb.js';
@@ -196,7 +198,10 @@ export class NetnsLab {
     this.children.push(child);
     w.process = child;
     w.log = [];
+    // $TRIBUTARY_TEST_LOG_DIR keeps every line of every worker (the in-memory log is capped).
+    const logFile = process.env.TRIBUTARY_TEST_LOG_DIR ? join(process.env.TRIBUTARY_TEST_LOG_DIR, `${this.cluster}-${w.id}.log`) : undefined;
     const keep = (chunk: Buffer) => {
+      if (logFile) appendFileSync(logFile, chunk);
       for (const line of chunk.toString().split('\n')) if (line) w.log.push(line);
       if (w.log.length > 3_000) w.log.splice(0, w.log.length - 3_000);
     };
