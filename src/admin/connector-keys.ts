@@ -13,7 +13,7 @@ const keys: KeyInit[] = [
   { name: 'name', type: ConfigType.STRING, documentation: 'The connector name (in a Kafka Connect JSON file it sits beside "config"): letters, digits, ".", "_", "-".' },
   { name: 'connector.class', type: ConfigType.STRING, required: true, documentation: 'The plugin to run (tributary plugins list). "plugin" is accepted as an alias.' },
   { name: 'plugin', type: ConfigType.STRING, documentation: 'Alias of connector.class.' },
-  { name: 'tasks.max', type: ConfigType.INT, defaultValue: '1', documentation: 'Accepted for Kafka Connect configs and ignored: Tributary runs one task per stream partition.' },
+  { name: 'tasks.max', type: ConfigType.INT, documentation: "The most workers that run this connector's stream partitions at once (each runs one plugin instance for it: Kafka Connect's task). Unset: no cap, partitions spread over every worker. docs/configuration.md#tasksmax." },
   { name: 'topic', type: ConfigType.STRING, documentation: "A source's default target topic (records may name their own)." },
   { name: 'topics', type: ConfigType.LIST, documentation: "A sink's input topics, comma separated. A sink needs exactly one of topics and topics.regex." },
   { name: 'topics.regex', type: ConfigType.STRING, documentation: "A sink's input topics as a regular expression (matched against whole topic names)." },

@@ -6,6 +6,12 @@
  * of capacity): new and orphaned partitions go to the least-loaded workers; an overloaded worker
  * gives up just enough partitions (revoked first, assigned elsewhere only after its
  * acknowledgement); everything else stays where it is (invariant 5: nothing healthy stops).
+ *
+ * A connector may cap how many workers run its partitions at once (`tasks.max`: each worker runs
+ * one plugin instance per connector, Kafka Connect's "task"). Placement and balancing then only
+ * use workers that already host the connector once the cap is reached, and a connector spread
+ * over more workers than its cap (the cap was lowered) gives up its partitions on the workers
+ * holding fewest of them.
  */
 
 export interface PlannedPartition {
@@ -30,6 +36,8 @@ export interface PlanInput {
   workers: Array<{ id: string; capacity: number; available?: boolean }>;
   /** Current owners, live workers only (a dead worker's partitions are simply absent). */
   current: Ownership[];
+  /** Per connector, the most workers that may run its partitions at once (absent: no cap). */
+  maxWorkers?: ReadonlyMap<string, number>;
 }
 
 export interface Plan {
@@ -77,16 +85,21 @@ function add(load: Load, p: PlannedPartition): void {
   load.perConnector.set(p.connector, (load.perConnector.get(p.connector) ?? 0) + 1);
 }
 
-/** Removes the partition of the connector this worker holds most of (keeps connectors spread). */
-function takeOne(load: Load): PlannedPartition {
+/**
+ * Removes a partition of the connector this worker holds most of (keeps connectors spread),
+ * among the connectors `movable` allows; undefined when it allows none.
+ */
+function takeOne(load: Load, movable: (connector: string) => boolean = () => true): PlannedPartition | undefined {
   let connector = '';
   let most = -1;
   for (const [c, n] of load.perConnector) {
+    if (n === 0 || !movable(c)) continue;
     if (n > most || (n === most && c < connector)) {
       connector = c;
       most = n;
     }
   }
+  if (most < 0) return undefined;
   let index = -1;
   for (let i = load.owned.length - 1; i >= 0; i--) {
     if (load.owned[i]!.connector === connector) {
@@ -128,17 +141,56 @@ export function planAssignment(input: PlanInput): Plan {
   const totalCapacity = workers.reduce((n, w) => n + w.capacity, 0);
   const total = workers.reduce((n, w) => n + w.owned.length, 0) + inTransit + [...desired.keys()].filter((k) => !placed.has(k)).length;
 
-  // Over their fair share (rounded up): give the excess back.
+  // tasks.max: workers that host a capped connector (pinned ones count: they still run it).
+  const cap = (connector: string) => input.maxWorkers?.get(connector);
+  const pinnedHosts = new Map<string, Set<string>>();
+  for (const o of input.current) {
+    if (!pinned.has(o.workerId) || !desired.has(partitionKey(o))) continue;
+    const set = pinnedHosts.get(o.connector) ?? new Set<string>();
+    set.add(o.workerId);
+    pinnedHosts.set(o.connector, set);
+  }
+  /** Workers a balancing move below means to give a capped connector (they count as hosts). */
+  const plannedHosts = new Map<string, Set<string>>();
+  const hosts = (w: Load, connector: string) => (w.perConnector.get(connector) ?? 0) > 0 || (plannedHosts.get(connector)?.has(w.id) ?? false);
+  const hostCount = (connector: string) => workers.filter((w) => hosts(w, connector)).length + (pinnedHosts.get(connector)?.size ?? 0);
+  /** May `w` take one more partition of `connector` without exceeding its cap? */
+  const mayHost = (w: Load, connector: string) => {
+    const max = cap(connector);
+    return max === undefined || hosts(w, connector) || hostCount(connector) < max;
+  };
+
   const moved: PlannedPartition[] = [];
-  for (const w of workers) {
-    const ceiling = Math.ceil((total * w.capacity) / totalCapacity);
-    while (w.owned.length > ceiling) moved.push(takeOne(w));
+  // A connector on more workers than its cap: the hosts holding fewest of its partitions give
+  // them all back (they land on the remaining hosts once acknowledged).
+  for (const connector of new Set(workers.flatMap((w) => [...w.perConnector.keys()]))) {
+    const max = cap(connector);
+    if (max === undefined) continue;
+    const holding = workers.filter((w) => (w.perConnector.get(connector) ?? 0) > 0).sort((a, b) => (a.perConnector.get(connector)! - b.perConnector.get(connector)!) || (a.id < b.id ? 1 : -1));
+    for (const w of holding.slice(0, Math.max(0, hostCount(connector) - max))) {
+      for (let p = takeOne(w, (c) => c === connector); p; p = takeOne(w, (c) => c === connector)) moved.push(p);
+    }
   }
 
-  // Unplaced partitions (new, or their owner died) go to the least-loaded workers now.
+  // Over their fair share (rounded up): give the excess back. A capped connector's partition
+  // only when a worker that may host it has room (else it would come straight back).
+  const ceiling = (w: Load) => Math.ceil((total * w.capacity) / totalCapacity);
+  for (const w of workers) {
+    while (w.owned.length > ceiling(w)) {
+      const p = takeOne(w, (c) => cap(c) === undefined || workers.some((o) => o !== w && mayHost(o, c) && o.owned.length < ceiling(o)));
+      if (!p) break;
+      moved.push(p);
+    }
+  }
+
+  // Unplaced partitions (new, or their owner died) go to the least-loaded workers that may host
+  // their connector now.
   for (const [key, p] of desired) {
     if (placed.has(key)) continue;
-    const target = leastLoaded(workers, p.connector);
+    const allowed = workers.filter((w) => mayHost(w, p.connector));
+    // Every host of a capped connector is pinned (unavailable): wait for one to come back.
+    if (allowed.length === 0) continue;
+    const target = leastLoaded(allowed, p.connector);
     add(target, p);
     plan.assign.push({ ...p, workerId: target.id });
   }
@@ -158,7 +210,11 @@ export function planAssignment(input: PlanInput): Plan {
     const before = landing(fullest) - landing(emptiest);
     const after = Math.abs((fullest.owned.length + (incoming.get(fullest.id) ?? 0) - 1) / fullest.capacity - (emptiest.owned.length + (incoming.get(emptiest.id) ?? 0) + 1) / emptiest.capacity);
     if (fullest === emptiest || fullest.owned.length === 0 || after >= before) break;
-    moved.push(takeOne(fullest));
+    // Only a connector the emptiest may host (capped ones: it hosts it already, or the cap has room).
+    const p = takeOne(fullest, (c) => mayHost(emptiest, c));
+    if (!p) break;
+    moved.push(p);
+    if (cap(p.connector) !== undefined) plannedHosts.set(p.connector, (plannedHosts.get(p.connector) ?? new Set<string>()).add(emptiest.id));
     incoming.set(emptiest.id, (incoming.get(emptiest.id) ?? 0) + 1);
   }
 

@@ -73,6 +73,20 @@ export class LeaderState {
     return out;
   }
 
+  /**
+   * Per connector, `tasks.max`: the most workers that may run its partitions at once (validated
+   * when the config was written; a connector without it has no cap).
+   */
+  workerCaps(): Map<string, number> {
+    const caps = new Map<string, number>();
+    for (const [name, connector] of this.connectors) {
+      const raw = connector.config['tasks.max'];
+      const max = raw === undefined ? NaN : Number(raw.trim());
+      if (Number.isInteger(max) && max >= 1) caps.set(name, max);
+    }
+    return caps;
+  }
+
   partition(connector: string, id: string): PartitionRecord | undefined {
     return this.partitions.get(connector)?.find((p) => p.id === id);
   }

@@ -527,7 +527,7 @@ export class Leader {
       return { id, capacity: session?.info.capacity ?? 1, available: session !== undefined && !session.leaving };
     });
     const current: Ownership[] = [...this.state.owners.values()].map((o) => ({ connector: o.connector, partition: o.partition.id, workerId: o.workerId, revoking: o.revoking !== undefined }));
-    const plan = planAssignment({ desired: this.state.desired(), workers, current });
+    const plan = planAssignment({ desired: this.state.desired(), workers, current, maxWorkers: this.state.workerCaps() });
 
     const revokes: Array<{ owner: OwnedPartition; why: 'move' | 'drop'; reason: string }> = [];
     for (const d of plan.drop) {

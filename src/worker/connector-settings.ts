@@ -2,8 +2,9 @@
  * Worker-level connector config keys (the ones Tributary itself reads, beside the plugin's own),
  * parsed and checked in one place. Configs are string maps as in Kafka Connect, so an existing
  * Kafka Connect config ports over: `connector.class` names the plugin, sinks take `topics` or
- * `topics.regex`, `tasks.max` is accepted and ignored (parallelism is one task per stream
- * partition). Converters, transforms, predicates and `errors.*` are parsed by src/processing.
+ * `topics.regex`, `tasks.max` caps how many workers run the connector's partitions (the
+ * leader's assignment enforces it). Converters, transforms, predicates and `errors.*` are
+ * parsed by src/processing.
  */
 import { InvalidArgumentError, type ConfigProblem } from '../errors.js';
 import { parseProcessing, type ProcessingSettings } from '../processing/config.js';

@@ -94,3 +94,85 @@ test('a worker whose session dropped keeps its partitions but gets nothing new',
   assert.equal(plan.move.length, 0, 'nothing moves off the unreachable worker before it is declared dead');
   assert.deepEqual(plan.assign.map((a) => a.workerId), ['w1', 'w1']);
 });
+
+/** Like settle(), with per-connector worker caps (tasks.max). */
+function settleCapped(desired: PlannedPartition[], ws: Array<{ id: string; capacity: number }>, current: Ownership[], maxWorkers: Map<string, number>): Ownership[] {
+  let owners = current;
+  for (let round = 0; round < 20; round++) {
+    const plan = planAssignment({ desired, workers: ws, current: owners, maxWorkers });
+    if (plan.assign.length === 0 && plan.move.length === 0 && plan.drop.length === 0) return owners;
+    const gone = new Set([...plan.move, ...plan.drop].map(partitionKey));
+    owners = [...owners.filter((o) => !gone.has(partitionKey(o))), ...plan.assign.map((a) => ({ ...a, revoking: false }))];
+  }
+  throw new Error('assignment did not converge');
+}
+
+const hostsOf = (owners: Ownership[], connector: string) => new Set(owners.filter((o) => o.connector === connector).map((o) => o.workerId));
+
+test('tasks.max caps the workers a connector runs on; uncapped connectors fill the rest', () => {
+  const desired = [...parts('capped', 6), ...parts('free', 6)];
+  const owners = settleCapped(desired, workers('w1', 'w2', 'w3'), [], new Map([['capped', 2]]));
+  assert.equal(owners.length, 12);
+  assert.equal(hostsOf(owners, 'capped').size, 2, 'capped runs on exactly 2 workers');
+  assert.equal(hostsOf(owners, 'free').size, 3, 'free spreads over all 3');
+  assert.deepEqual(counts(owners), { w1: 4, w2: 4, w3: 4 }, 'still balanced by partition count');
+});
+
+test('tasks.max=1 keeps every partition on one worker, also when a worker joins', () => {
+  const desired = parts('one', 5);
+  const caps = new Map([['one', 1]]);
+  const before = settleCapped(desired, workers('w1', 'w2'), [], caps);
+  assert.equal(hostsOf(before, 'one').size, 1);
+  const plan = planAssignment({ desired, workers: workers('w1', 'w2', 'w3'), current: before, maxWorkers: caps });
+  assert.deepEqual([plan.assign, plan.move, plan.drop], [[], [], []], 'a joining worker takes nothing of a connector at its cap');
+});
+
+test('failover keeps the cap: a dead host is replaced by one worker, not spread', () => {
+  const desired = parts('c', 6);
+  const caps = new Map([['c', 2]]);
+  const before = settleCapped(desired, workers('w1', 'w2', 'w3', 'w4'), [], caps);
+  const [dead] = [...hostsOf(before, 'c')];
+  const after = settleCapped(desired, workers('w1', 'w2', 'w3', 'w4').filter((w) => w.id !== dead), before.filter((o) => o.workerId !== dead), caps);
+  assert.equal(after.length, 6);
+  assert.equal(hostsOf(after, 'c').size, 2, `after ${dead} died: still 2 hosts`);
+});
+
+test('lowering tasks.max consolidates onto the hosts holding most, moving only what must move', () => {
+  const desired = parts('c', 6);
+  const spread = settleCapped(desired, workers('w1', 'w2', 'w3'), [], new Map());
+  assert.equal(hostsOf(spread, 'c').size, 3);
+  const plan = planAssignment({ desired, workers: workers('w1', 'w2', 'w3'), current: spread, maxWorkers: new Map([['c', 2]]) });
+  assert.equal(plan.move.length, 2, 'one host gives up its 2 partitions');
+  assert.equal(new Set(plan.move.map((m) => m.workerId)).size, 1);
+  const after = settleCapped(desired, workers('w1', 'w2', 'w3'), spread, new Map([['c', 2]]));
+  assert.equal(hostsOf(after, 'c').size, 2);
+  assert.equal(after.length, 6);
+});
+
+test('with random caps, workers and churn: always converges, never exceeds a cap, places everything', () => {
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let run = 0; run < 200; run++) {
+    const connectors = Array.from({ length: 1 + rand(4) }, (_, i) => `c${i}`);
+    const desired = connectors.flatMap((c) => parts(c, 1 + rand(8)));
+    const caps = new Map(connectors.filter(() => rand(2) === 0).map((c) => [c, 1 + rand(3)]));
+    let ids = Array.from({ length: 1 + rand(5) }, (_, i) => `w${i}`);
+    let owners = settleCapped(desired, workers(...ids), [], caps);
+    for (let step = 0; step < 3; step++) {
+      // A worker dies or one joins.
+      if (ids.length > 1 && rand(2) === 0) {
+        const dead = ids[rand(ids.length)]!;
+        ids = ids.filter((id) => id !== dead);
+        owners = owners.filter((o) => o.workerId !== dead);
+      } else {
+        ids = [...ids, `w${10 + step}`];
+      }
+      owners = settleCapped(desired, workers(...ids), owners, caps);
+      assert.equal(owners.length, desired.length, `run ${run} step ${step}: every partition placed`);
+      for (const [c, max] of caps) assert.ok(hostsOf(owners, c).size <= max, `run ${run} step ${step}: ${c} on ${hostsOf(owners, c).size} workers, cap ${max}`);
+    }
+  }
+});

@@ -69,7 +69,7 @@ class ScriptedWorker {
   }
 }
 
-async function startLeader(partitions: PartitionRecord[]): Promise<{ leader: Leader; backend: MemoryBackend }> {
+async function startLeader(partitions: PartitionRecord[], config: Record<string, string> = { 'connector.class': 'x' }): Promise<{ leader: Leader; backend: MemoryBackend }> {
   const backend = new MemoryBackend({ logger });
   await backend.start();
   const self = { id: 'leader', address: 'leader:1', capacity: 1, version: 't' };
@@ -89,7 +89,7 @@ async function startLeader(partitions: PartitionRecord[]): Promise<{ leader: Lea
   });
   leaders.push(leader);
   leader.start();
-  await leader.putConnector({ name: 'c', config: { 'connector.class': 'x' }, targetState: 'RUNNING' });
+  await leader.putConnector({ name: 'c', config, targetState: 'RUNNING' });
   return { leader, backend };
 }
 
@@ -462,4 +462,19 @@ test('a hello carrying revoke acks of a session that failed applies them first: 
   });
   await eventually(() => leader.offsetsOf('c').get('p3')?.offset.toString() === '333', { message: 'the final offset from the hello was committed' });
   again.goSilent();
+});
+
+test('tasks.max caps the workers a connector runs on: three workers, tasks.max=2, four partitions on two of them', async () => {
+  const { leader } = await startLeader(four, { 'connector.class': 'x', 'tasks.max': '2' });
+  const ws = ['w1', 'w2', 'w3'].map((id) => new ScriptedWorker(id, leader));
+  for (const w of ws) w.hello();
+  after(() => {
+    for (const w of ws) w.goSilent();
+  });
+  // Settled: all four placed and none holds more than two (balanced, whether capped or not).
+  const perWorker = () => leader.ownersOf('c').reduce((m, o) => m.set(o.workerId, (m.get(o.workerId) ?? 0) + 1), new Map<string, number>());
+  await eventually(() => leader.ownersOf('c').length === 4 && [...perWorker().values()].every((n) => n <= 2));
+  const hosts = new Set(leader.ownersOf('c').map((o) => o.workerId));
+  assert.equal(hosts.size, 2, `hosts: ${[...hosts].join(', ')}`);
+  assert.equal(ws.filter((w) => w.assigned().length === 0).length, 1, 'one worker got nothing of the connector');
 });
