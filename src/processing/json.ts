@@ -229,38 +229,13 @@ export function quoteJson(s: string): string {
   return `${out}"`;
 }
 
-/** Formats shortest round-trip digits the way Java's Double.toString / Float.toString lays them out. */
-function javaLayout(x: number, exponential: string): string {
-  // exponential is "d.ddde±n" (or "de±n").
-  const eAt = exponential.indexOf('e');
-  const mantissa = exponential.slice(0, eAt).replace('.', '').replace('-', '');
-  const exp = Number(exponential.slice(eAt + 1));
-  const sign = x < 0 ? '-' : '';
-  const ax = Math.abs(x);
-  if (ax >= 1e-3 && ax < 1e7) {
-    if (exp >= 0) {
-      const intPart = mantissa.slice(0, exp + 1).padEnd(exp + 1, '0');
-      const frac = mantissa.slice(exp + 1) || '0';
-      return `${sign}${intPart}.${frac}`;
-    }
-    return `${sign}0.${'0'.repeat(-exp - 1)}${mantissa}`;
-  }
-  if (mantissa.length === 1) {
-    // Java always prints two significant digits here (d.dE±n) and picks the two closest to the
-    // value, which is not always d.0: Double.MIN_VALUE is 4.9E-324 where the shortest is 5e-324.
-    const two = Math.abs(x).toExponential(1);
-    return `${sign}${two[0]}.${two[2]}E${Number(two.slice(two.indexOf('e') + 1))}`;
-  }
-  return `${sign}${mantissa[0]}.${mantissa.slice(1)}E${exp}`;
-}
-
 /** Java's Double.toString for a finite or non-finite double. */
 export function javaDoubleString(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  return javaLayout(x, x.toExponential());
+  return javaFormat(x < 0, jdk17DoubleDigits(x));
 }
 
 /** FloatingDecimal.insignificantDigitsNumber (JDK 17): decimal digits below a power of two's precision. */
@@ -269,10 +244,12 @@ const INSIGNIFICANT_DIGITS = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4,
 const N_5_BITS = Array.from({ length: 27 }, (_, i) => (i === 0 ? 0 : (5n ** BigInt(i)).toString(2).length));
 const F32 = new Float32Array(1);
 const F32_BITS = new Uint32Array(F32.buffer);
+const F64 = new Float64Array(1);
+const F64_BITS = new BigUint64Array(F64.buffer);
 
 /**
  * The decimal digits and exponent (value = 0.DIGITS × 10^decExp) that JDK 17's Float.toString
- * prints, following FloatingDecimal's algorithm: integral floats below 2^63 print their exact
+ * and Double.toString print, following FloatingDecimal's algorithm: integral floats below 2^63 print their exact
  * digits minus the ones below the float's precision (rounded half up); others run Steele & White's
  * digit generation with a symmetric half-ULP margin, stopping at the first digit where truncating
  * (or rounding up) stays within it, so the result is short but not always the closest
@@ -297,7 +274,32 @@ function jdk17FloatDigits(f: number): { digits: string; decExp: number } {
     nSignificantBits = 24;
   }
   binExp -= 127;
-  let fractBits = BigInt(fract) << 29n; // the hidden bit at bit 52, as for a double
+  // FloatingDecimal runs a float through the double routine: the hidden bit at bit 52.
+  return jdk17Digits(BigInt(fract) << 29n, binExp, nSignificantBits);
+}
+
+/** jdk17Digits for a finite non-zero double (FloatingDecimal.getBinaryToASCIIConverter(double)). */
+function jdk17DoubleDigits(d: number): { digits: string; decExp: number } {
+  F64[0] = d;
+  const bits = F64_BITS[0]!;
+  let fractBits = bits & 0xfffffffffffffn;
+  let binExp = Number((bits >> 52n) & 0x7ffn);
+  let nSignificantBits: number;
+  if (binExp === 0) {
+    const leadingZeros = 64 - fractBits.toString(2).length;
+    const shift = leadingZeros - 11;
+    fractBits <<= BigInt(shift);
+    binExp = 1 - shift;
+    nSignificantBits = 64 - leadingZeros;
+  } else {
+    fractBits |= 1n << 52n;
+    nSignificantBits = 53;
+  }
+  return jdk17Digits(fractBits, binExp - 1023, nSignificantBits);
+}
+
+/** FloatingDecimal.BinaryToASCIIBuffer.dtoa (compatible format) for a 53-bit significand with its hidden bit at bit 52. */
+function jdk17Digits(fractBits: bigint, binExp: number, nSignificantBits: number): { digits: string; decExp: number } {
   const tailZeros = ctz64(fractBits);
   const nFractBits = 53 - tailZeros;
   const nTinyBits = Math.max(0, nFractBits - binExp - 1);
@@ -410,9 +412,12 @@ export function javaFloatString(x: number): string {
   if (f === Infinity) return 'Infinity';
   if (f === -Infinity) return '-Infinity';
   if (f === 0) return Object.is(f, -0) ? '-0.0' : '0.0';
-  const { digits, decExp } = jdk17FloatDigits(f);
-  const sign = f < 0 ? '-' : '';
-  // FloatingDecimal.toJavaFormatString: plain between 10^-3 and 10^7, else d.dddE±n.
+  return javaFormat(f < 0, jdk17FloatDigits(f));
+}
+
+/** FloatingDecimal.toJavaFormatString: plain between 10^-3 and 10^7, else d.dddE±n. */
+function javaFormat(negative: boolean, { digits, decExp }: { digits: string; decExp: number }): string {
+  const sign = negative ? '-' : '';
   if (decExp > 0 && decExp < 8) {
     return digits.length <= decExp ? `${sign}${digits}${'0'.repeat(decExp - digits.length)}.0` : `${sign}${digits.slice(0, decExp)}.${digits.slice(decExp)}`;
   }

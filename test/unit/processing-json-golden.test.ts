@@ -161,6 +161,10 @@ describe('JsonConverter writes the bytes Kafka Connect 4.1.1 writes', () => {
         // Kafka Connect does not read these back either: NaN/Infinity are written as strings, a
         // plain `null` is a tombstone.
         if (want === 'NULL' || text === 'null' || /NaN|Infinity/.test(text)) continue;
+        // Without schemas a float32 comes back as FLOAT64 (as in Kafka Connect) and is written
+        // with Double.toString, which JDK 17 prints differently for some (3.2568484E20 →
+        // 3.2568483999999997E20); processing-java-doubles.test.ts checks Double.toString itself.
+        if (!converter.options.schemasEnable && k.name.startsWith('float32')) continue;
         const bytes = Buffer.from(want, 'base64');
         const back = converter.toConnect('t', bytes);
         const again = converter.fromConnect('t', back.schema, back.value);
