@@ -119,6 +119,8 @@ export class ClusterMember {
   /** Counts fences, so an assignment being applied while one happens is undone. */
   private fences = 0;
   private leaving: { done: () => void } | undefined;
+  /** Revokes being applied (a partition stopping, its connector closing). */
+  private revokesInFlight = 0;
   private loop: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -196,7 +198,8 @@ export class ClusterMember {
     this.clock.answered(leader.id, answered.sentAt);
     // The leader handled everything sent before the request it answered.
     for (const [k, pending] of this.undeliveredRevokeAcks) if (pending.before < answered.seq) this.undeliveredRevokeAcks.delete(k);
-    if (this.leaving && this.running.size === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
+    // Not while a revoke is still closing its connector: stopping must not race that.
+    if (this.leaving && this.running.size === 0 && this.revokesInFlight === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
   }
 
   private checkFence(): void {
@@ -478,6 +481,16 @@ export class ClusterMember {
   }
 
   private async revoke(ref: PartitionRef): Promise<void> {
+    this.revokesInFlight++;
+    try {
+      await this.revokeOne(ref);
+    } finally {
+      this.revokesInFlight--;
+    }
+    if (this.leaving && this.running.size === 0) this.leftOnceAcknowledged();
+  }
+
+  private async revokeOne(ref: PartitionRef): Promise<void> {
     const k = key(ref.connector, ref.partition);
     const r = this.running.get(k);
     let finalOffset: Uint8Array | undefined;
@@ -497,7 +510,6 @@ export class ClusterMember {
     const seq = this.send({ kind: { case: 'revokeAck', value: ack } });
     this.undeliveredRevokeAcks.set(k, { ack, before: seq ?? this.sentSeq });
     await this.closeIdleConnectors();
-    if (this.leaving && this.running.size === 0) this.leftOnceAcknowledged();
   }
 
   /**
@@ -506,9 +518,9 @@ export class ClusterMember {
    * not moved). A heartbeat's answer proves everything sent before it was handled.
    */
   private leftOnceAcknowledged(): void {
-    if (!this.leaving) return;
+    if (!this.leaving || this.revokesInFlight > 0) return;
+    // Otherwise the answer to the next heartbeat proves the acks were handled (onAnswer).
     if (this.undeliveredRevokeAcks.size === 0) this.leaving.done();
-    else this.sendHeartbeat();
   }
 
   private async closeIdleConnectors(): Promise<void> {
