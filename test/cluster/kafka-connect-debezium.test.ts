@@ -15,9 +15,8 @@ import { EmbeddedCluster } from '../support/cluster.js';
 import { kafkaClient, readTopic } from '../support/data-plane.js';
 import { eventually } from '../support/eventually.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
-import { bridgePluginPath, buildBridge, connectPluginDir, DEBEZIUM_POSTGRES, DEBEZIUM_POSTGRES_ARTIFACTS } from '../support/kafka-connect.js';
+import { buildBridge, debeziumPostgresConfig, debeziumPostgresPluginPath } from '../support/kafka-connect.js';
 
-const JSON_CONVERTER = 'org.apache.kafka.connect.json.JsonConverter';
 
 interface ChangeEvent {
   op: string;
@@ -31,8 +30,7 @@ describe('Debezium PostgreSQL through the Kafka Connect bridge, three workers', 
   let pluginPath: string;
   before(async () => {
     buildBridge();
-    const dir = connectPluginDir('debezium-postgres-3.6.1.Final', ...DEBEZIUM_POSTGRES_ARTIFACTS);
-    pluginPath = bridgePluginPath([{ connectorClass: DEBEZIUM_POSTGRES, pluginDir: dir }]);
+    pluginPath = debeziumPostgresPluginPath();
     db = await freshDatabase('dbz');
     // A busy 2-core machine can take longer than the harness's default 30 s to boot three workers.
     cluster = new EmbeddedCluster({ workers: 3, startTimeoutMs: 180_000, env: { TRIBUTARY_PLUGIN_PATH: pluginPath } });
@@ -54,29 +52,8 @@ describe('Debezium PostgreSQL through the Kafka Connect bridge, three workers', 
     await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await kafkaAdmin.disconnect();
 
-    const pg = new URL(db.url);
     const name = 'dbz';
-    await cluster.admin().createConnector({
-      name,
-      config: {
-        'connector.class': DEBEZIUM_POSTGRES,
-        'database.hostname': pg.hostname,
-        'database.port': pg.port,
-        'database.user': 'postgres',
-        'database.dbname': db.name,
-        'topic.prefix': prefix,
-        topic,
-        'plugin.name': 'pgoutput',
-        'slot.name': `slot_${db.name}`,
-        'publication.name': `pub_${db.name}`,
-        'publication.autocreate.mode': 'filtered',
-        'table.include.list': 'public.items',
-        'bridge.key.converter': JSON_CONVERTER,
-        'bridge.key.converter.schemas.enable': 'false',
-        'bridge.value.converter': JSON_CONVERTER,
-        'bridge.value.converter.schemas.enable': 'false',
-      },
-    });
+    await cluster.admin().createConnector({ name, config: debeziumPostgresConfig(db.url, db.name, prefix, topic) });
     // Ask a live worker each time: the client of a killed worker is closed by cluster.kill().
     const running = async (not?: string) =>
       eventually(async () => {

@@ -13,9 +13,8 @@ import { PluginHost } from '../../src/plugins/index.js';
 import { eventually } from '../support/eventually.js';
 import { freshDatabase, type FreshDatabase } from '../support/postgres.js';
 import { kafkaClient, readTopic, runAllPartitions, startDataPlane, uniqueName, type DataPlane } from '../support/data-plane.js';
-import { bridgePluginPath, buildBridge, connectPluginDir, DEBEZIUM_POSTGRES, DEBEZIUM_POSTGRES_ARTIFACTS } from '../support/kafka-connect.js';
+import { buildBridge, debeziumPostgresConfig, debeziumPostgresPluginPath } from '../support/kafka-connect.js';
 
-const JSON_CONVERTER = 'org.apache.kafka.connect.json.JsonConverter';
 
 interface ChangeEvent {
   op: string;
@@ -29,8 +28,7 @@ describe('Debezium PostgreSQL through the Kafka Connect bridge', { timeout: 600_
   let pluginPath: string;
   before(async () => {
     buildBridge();
-    const dir = connectPluginDir('debezium-postgres-3.6.1.Final', ...DEBEZIUM_POSTGRES_ARTIFACTS);
-    pluginPath = bridgePluginPath([{ connectorClass: DEBEZIUM_POSTGRES, pluginDir: dir }]);
+    pluginPath = debeziumPostgresPluginPath();
     const plugins = new PluginHost({ startTimeoutMs: 60_000 });
     await plugins.loadDirectory(pluginPath);
     db = await freshDatabase('dbz');
@@ -51,25 +49,7 @@ describe('Debezium PostgreSQL through the Kafka Connect bridge', { timeout: 600_
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
-    const pg = new URL(db.url);
-    const config = {
-      'connector.class': DEBEZIUM_POSTGRES,
-      'database.hostname': pg.hostname,
-      'database.port': pg.port,
-      'database.user': 'postgres',
-      'database.dbname': db.name,
-      'topic.prefix': prefix,
-      topic,
-      'plugin.name': 'pgoutput',
-      'slot.name': `slot_${db.name}`,
-      'publication.name': `pub_${db.name}`,
-      'publication.autocreate.mode': 'filtered',
-      'table.include.list': 'public.items',
-      'bridge.key.converter': JSON_CONVERTER,
-      'bridge.key.converter.schemas.enable': 'false',
-      'bridge.value.converter': JSON_CONVERTER,
-      'bridge.value.converter.schemas.enable': 'false',
-    };
+    const config = debeziumPostgresConfig(db.url, db.name, prefix, topic);
     const runtime = await runAllPartitions(dp, 'dbz', config);
 
     const events = async (expected: number) => {

@@ -86,5 +86,39 @@ export const DEBEZIUM_POSTGRES = 'io.debezium.connector.postgresql.PostgresConne
 /** Debezium's PostgreSQL connector, and connect-json so the bridge can run JsonConverter beside it. */
 export const DEBEZIUM_POSTGRES_ARTIFACTS = ['io.debezium:debezium-connector-postgres:3.6.1.Final', 'org.apache.kafka:connect-json:4.1.1'];
 
+/** The bridge's plugin path with Debezium's PostgreSQL connector (built from Maven Central once, cached). */
+export function debeziumPostgresPluginPath(): string {
+  const dir = connectPluginDir('debezium-postgres-3.6.1.Final', ...DEBEZIUM_POSTGRES_ARTIFACTS);
+  return bridgePluginPath([{ connectorClass: DEBEZIUM_POSTGRES, pluginDir: dir }]);
+}
+
+/**
+ * A Debezium PostgreSQL config as a Kafka Connect user writes it, capturing `public.items` of
+ * `database` (a URL; the slot and publication are named after `dbname`) into `topic`, with
+ * schemaless JSON keys and values from the bridge's JsonConverter.
+ */
+export function debeziumPostgresConfig(database: string, dbname: string, prefix: string, topic: string): Record<string, string> {
+  const pg = new URL(database);
+  const json = 'org.apache.kafka.connect.json.JsonConverter';
+  return {
+    'connector.class': DEBEZIUM_POSTGRES,
+    'database.hostname': pg.hostname,
+    'database.port': pg.port,
+    'database.user': 'postgres',
+    'database.dbname': dbname,
+    'topic.prefix': prefix,
+    topic,
+    'plugin.name': 'pgoutput',
+    'slot.name': `slot_${dbname}`,
+    'publication.name': `pub_${dbname}`,
+    'publication.autocreate.mode': 'filtered',
+    'table.include.list': 'public.items',
+    'bridge.key.converter': json,
+    'bridge.key.converter.schemas.enable': 'false',
+    'bridge.value.converter': json,
+    'bridge.value.converter.schemas.enable': 'false',
+  };
+}
+
 export const MIRROR_SOURCE = 'org.apache.kafka.connect.mirror.MirrorSourceConnector';
 export const CONNECT_MIRROR = 'org.apache.kafka:connect-mirror:4.1.1';
