@@ -69,11 +69,19 @@ class ScriptedWorker {
   }
 }
 
-async function startLeader(partitions: PartitionRecord[], config: Record<string, string> = { 'connector.class': 'x' }): Promise<{ leader: Leader; backend: MemoryBackend }> {
+interface StartOptions {
+  config?: Record<string, string>;
+  flushIntervalMs?: number;
+  /** Wraps the leadership the memory backend granted (to make its writes fail, say). */
+  wrap?: (granted: Leadership) => Leadership;
+}
+
+async function startLeader(partitions: PartitionRecord[], opts: StartOptions = {}): Promise<{ leader: Leader; backend: MemoryBackend; leadership: Leadership }> {
   const backend = new MemoryBackend({ logger });
   await backend.start();
   const self = { id: 'leader', address: 'leader:1', capacity: 1, version: 't' };
-  const leadership = (await backend.campaign(self, new AbortController().signal))!;
+  const granted = (await backend.campaign(self, new AbortController().signal))!;
+  const leadership = opts.wrap ? opts.wrap(granted) : granted;
   const leader = new Leader({
     self,
     leadership,
@@ -84,13 +92,13 @@ async function startLeader(partitions: PartitionRecord[], config: Record<string,
     },
     sessionTimeoutMs: SESSION_TIMEOUT,
     heartbeatIntervalMs: 100,
-    flushIntervalMs: 50,
+    flushIntervalMs: opts.flushIntervalMs ?? 50,
     logger,
   });
   leaders.push(leader);
   leader.start();
-  await leader.putConnector({ name: 'c', config, targetState: 'RUNNING' });
-  return { leader, backend };
+  await leader.putConnector({ name: 'c', config: opts.config ?? { 'connector.class': 'x' }, targetState: 'RUNNING' });
+  return { leader, backend, leadership };
 }
 
 const four: PartitionRecord[] = ['p0', 'p1', 'p2', 'p3'].map((id) => ({ id, attributes: {} }));
@@ -261,28 +269,10 @@ class FlakyLeadership implements Leadership {
 }
 
 async function startFlakyLeader(partitions: PartitionRecord[], flushIntervalMs = 50): Promise<{ leader: Leader; backend: MemoryBackend; leadership: FlakyLeadership }> {
-  const backend = new MemoryBackend({ logger });
-  await backend.start();
-  const self = { id: 'leader', address: 'leader:1', capacity: 1, version: 't' };
-  const leadership = new FlakyLeadership((await backend.campaign(self, new AbortController().signal))!);
-  const leader = new Leader({
-    self,
-    leadership,
-    snapshot: await backend.snapshot(),
-    discover: async function* () {
-      yield { snapshot: true, added: partitions, removed: [] };
-      await new Promise(() => {});
-    },
-    sessionTimeoutMs: SESSION_TIMEOUT,
-    heartbeatIntervalMs: 100,
-    flushIntervalMs,
-    logger,
-  });
-  leaders.push(leader);
-  leader.start();
-  await leader.putConnector({ name: 'c', config: { 'connector.class': 'x' }, targetState: 'RUNNING' });
+  let flaky: FlakyLeadership | undefined;
+  const { leader, backend } = await startLeader(partitions, { flushIntervalMs, wrap: (granted) => (flaky = new FlakyLeadership(granted)) });
   await eventually(() => leader.partitionsOf('c').length === partitions.length, { message: 'partitions discovered' });
-  return { leader, backend, leadership };
+  return { leader, backend, leadership: flaky! };
 }
 
 test('a leader whose etcd writes fail sends nothing unpersisted, retries, and ends with every partition assigned', async () => {
@@ -465,7 +455,7 @@ test('a hello carrying revoke acks of a session that failed applies them first: 
 });
 
 test('tasks.max caps the workers a connector runs on: three workers, tasks.max=2, four partitions on two of them', async () => {
-  const { leader } = await startLeader(four, { 'connector.class': 'x', 'tasks.max': '2' });
+  const { leader } = await startLeader(four, { config: { 'connector.class': 'x', 'tasks.max': '2' } });
   const ws = ['w1', 'w2', 'w3'].map((id) => new ScriptedWorker(id, leader));
   for (const w of ws) w.hello();
   after(() => {
