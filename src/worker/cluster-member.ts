@@ -200,8 +200,7 @@ export class ClusterMember {
     this.clock.answered(leader.id, answered.sentAt);
     // The leader handled everything sent before the request it answered.
     for (const [k, pending] of this.undeliveredRevokeAcks) if (pending.before < answered.seq) this.undeliveredRevokeAcks.delete(k);
-    // Not while a revoke is still closing its connector: stopping must not race that.
-    if (this.leaving && this.running.size === 0 && this.revokesInFlight === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
+    this.finishLeavingIfHandedOver();
   }
 
   private checkFence(): void {
@@ -489,7 +488,7 @@ export class ClusterMember {
     } finally {
       this.revokesInFlight--;
     }
-    if (this.leaving && this.running.size === 0) this.leftOnceAcknowledged();
+    this.finishLeavingIfHandedOver();
   }
 
   private async revokeOne(ref: PartitionRef): Promise<void> {
@@ -515,14 +514,13 @@ export class ClusterMember {
   }
 
   /**
-   * Leaving ends only when the leader has handled every revoke ack: ending the session with an
-   * ack still in the stream leaves its partition owned here until the session timeout (paused,
-   * not moved). A heartbeat's answer proves everything sent before it was handled.
+   * Leaving ends once nothing runs here, no revoke is still closing its connector (stopping must
+   * not race that), and the leader has handled every revoke ack: ending the session with an ack
+   * still in the stream leaves its partition owned here until the session timeout (paused, not
+   * moved). A heartbeat's answer proves everything sent before it was handled (onAnswer).
    */
-  private leftOnceAcknowledged(): void {
-    if (!this.leaving || this.revokesInFlight > 0) return;
-    // Otherwise the answer to the next heartbeat proves the acks were handled (onAnswer).
-    if (this.undeliveredRevokeAcks.size === 0) this.leaving.done();
+  private finishLeavingIfHandedOver(): void {
+    if (this.leaving && this.running.size === 0 && this.revokesInFlight === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
   }
 
   private async closeIdleConnectors(): Promise<void> {
