@@ -119,8 +119,6 @@ export class ClusterMember {
   /** Counts fences, so an assignment being applied while one happens is undone. */
   private fences = 0;
   private leaving: { done: () => void } | undefined;
-  /** When sendReports last re-sent every running partition's state. */
-  private lastFullStatusAt = 0;
   /** Revokes being applied (a partition stopping, its connector closing). */
   private revokesInFlight = 0;
   private loop: Promise<void> | undefined;
@@ -542,14 +540,6 @@ export class ClusterMember {
   private sendReports(): void {
     const out = this.outbound;
     if (!out) return;
-    // Every session timeout, the state of every running partition again: a report lost with a
-    // session that ended (or never matched the owner's epoch) must not leave the leader showing
-    // a stale state for good (seen: STARTING for a minute after a leader cut, tasks running).
-    const now = this.now();
-    if (now - this.lastFullStatusAt >= this.sessionTimeoutMs) {
-      this.lastFullStatusAt = now;
-      for (const r of this.running.values()) this.queueStatus(r);
-    }
     const offsets = this.options.offsets.takeReport();
     const persistNow = this.options.offsets.persistWanted;
     if (offsets.length > 0 || persistNow) {
