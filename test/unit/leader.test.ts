@@ -72,6 +72,8 @@ class ScriptedWorker {
 interface StartOptions {
   config?: Record<string, string>;
   flushIntervalMs?: number;
+  /** For tests that are not about failure detection: a timeout no scheduling stall on a loaded machine reaches. */
+  sessionTimeoutMs?: number;
   /** Wraps the leadership the memory backend granted (to make its writes fail, say). */
   wrap?: (granted: Leadership) => Leadership;
 }
@@ -90,7 +92,7 @@ async function startLeader(partitions: PartitionRecord[], opts: StartOptions = {
       yield { snapshot: true, added: partitions, removed: [] };
       await new Promise(() => {});
     },
-    sessionTimeoutMs: SESSION_TIMEOUT,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? SESSION_TIMEOUT,
     heartbeatIntervalMs: 100,
     flushIntervalMs: opts.flushIntervalMs ?? 50,
     logger,
@@ -323,7 +325,9 @@ test('overlapping offset flushes never write an older offset after a newer one',
 });
 
 test('connector status is derived from its partitions: RUNNING only while every partition runs and its owner is heard from', async () => {
-  const { leader } = await startLeader(four);
+  // Staleness is judged below at an explicit instant; a 600 ms timeout would let a stalled CI machine make the
+  // owner look silent in the middle of the test.
+  const { leader } = await startLeader(four, { sessionTimeoutMs: 60_000 });
   const status = () => connectorStatus(leader, leader.connector('c')!, ConnectorKind.SOURCE);
   const w1 = new ScriptedWorker('w1', leader);
   w1.hello();
@@ -341,7 +345,7 @@ test('connector status is derived from its partitions: RUNNING only while every 
   await eventually(() => status().state === ConnectorState.RUNNING);
   // The owner goes silent: its last reports say RUNNING, but nobody knows any more.
   w1.goSilent();
-  const stale = connectorStatus(leader, leader.connector('c')!, ConnectorKind.SOURCE, Date.now() + SESSION_TIMEOUT);
+  const stale = connectorStatus(leader, leader.connector('c')!, ConnectorKind.SOURCE, Date.now() + leader.sessionTimeoutMs + 1);
   assert.equal(stale.state, ConnectorState.DEGRADED, 'a silent owner\'s RUNNING is not believed');
   assert.equal(stale.counts?.stale, 4);
   assert.ok(stale.partitions?.every((p) => p.stale));
