@@ -65,6 +65,18 @@ test('rolling upgrade: every worker restarted in turn with SIGTERM; no record lo
     return true;
   };
   await eventually(allRunning, { timeoutMs: 40_000, intervalMs: 200, message: 'every partition RUNNING' });
+  /** Every partition RUNNING, and each live worker holds its share of them (at least total/workers, rounded down). */
+  const settled = async () => {
+    const perWorker = new Map(cluster.live().map((w) => [w.id, 0]));
+    let total = 0;
+    for (const name of names) {
+      const s = await status(name);
+      if (s.partitions.length === 0 || s.partitions.some((p) => p.state !== PartitionState.RUNNING)) return false;
+      for (const p of s.partitions) perWorker.set(p.workerId, (perWorker.get(p.workerId) ?? 0) + 1);
+      total += s.partitions.length;
+    }
+    return [...perWorker.values()].every((n) => n >= Math.floor(total / perWorker.size));
+  };
 
   // The watcher: samples both connectors' partitions every 100 ms.
   let during = 'start';
@@ -72,8 +84,9 @@ test('rolling upgrade: every worker restarted in turn with SIGTERM; no record lo
   const pauses: Pause[] = [];
   const open = new Map<string, { from: string; since: number; during: string }>();
   const lastOwner = new Map<string, string>();
+  let rounds = 0;
   const watcher = (async () => {
-    while (watching) {
+    for (; watching; rounds++) {
       const at = Date.now();
       for (const name of names) {
         const sampled = await status(name).catch(() => undefined);
@@ -114,12 +127,17 @@ test('rolling upgrade: every worker restarted in turn with SIGTERM; no record lo
       const code = await cluster.kill(w, 'SIGTERM');
       assert.equal(code, 0, `${w.id} drained and exited 0 on SIGTERM:\n${w.log.slice(-10).join('\n')}`);
       await cluster.startWorker(w);
-      await eventually(allRunning, { timeoutMs: 60_000, intervalMs: 200, message: `every partition RUNNING after the restart of ${w.id}` });
+      // Settled: every partition RUNNING and the restarted worker has taken back its share (the
+      // second move of a restart: to the worker that rejoined).
+      await eventually(settled, { timeoutMs: 60_000, intervalMs: 200, message: `every partition RUNNING and balanced after the restart of ${w.id}` });
       await eventually(async () => {
         const now = await offsets();
         return [...before].every(([p, o]) => (now.get(p) ?? -1) > o);
       }, { timeoutMs: 30_000, message: `every source partition produced across the restart of ${w.id}` });
-      // A partition still paused now would be paused across a second move.
+      // A partition still paused now would be paused across a second move. The watcher's view
+      // is compared once it has sampled everything again, after the cluster settled.
+      const settledAt = rounds;
+      await eventually(() => rounds >= settledAt + 2, { timeoutMs: 30_000, message: 'the watcher sampled the settled cluster' });
       assert.deepEqual([...open.keys()], [], `partitions still not RUNNING after the restart of ${w.id}`);
     }
   } finally {

@@ -49,6 +49,8 @@ export interface ClusterWorker {
 
 export interface EmbeddedClusterOptions {
   workers: number;
+  /** An etcd of the test's own (comma-separated client URLs) instead of the shared one. */
+  etcdEndpoints?: string;
   /** Reach etcd through this proxy (its address replaces the real endpoint), to cut etcd off. */
   etcdProxy?: TcpProxy;
   sessionTimeoutMs?: number;
@@ -86,7 +88,7 @@ export class EmbeddedCluster {
   async start(): Promise<void> {
     const s = await services();
     this.kafkaBootstrap = s.kafkaBootstrap;
-    this.etcd = s.etcdEndpoints.join(',');
+    this.etcd = this.options.etcdEndpoints ?? s.etcdEndpoints.join(',');
     this.workerEtcd = this.etcd;
     if (this.options.etcdProxy) this.workerEtcd = `http://${await this.options.etcdProxy.start()}`;
     for (let i = 0; i < this.options.workers; i++) {
