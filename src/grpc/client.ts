@@ -47,7 +47,9 @@ async function pump(requests: AsyncIterable<object>, call: grpc.ClientWritableSt
   try {
     for await (const request of requests) {
       if (!call.write(request)) {
-        await Promise.race([once(call, 'drain'), once(call, 'close')]);
+        // Both listeners go once either fires: a long stream must not collect one per wait.
+        const waited = new AbortController();
+        await Promise.race([once(call, 'drain', { signal: waited.signal }), once(call, 'close', { signal: waited.signal })]).finally(() => waited.abort());
       }
     }
     call.end();

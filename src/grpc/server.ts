@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { nextUntilAborted } from '../util/abortable.js';
 import { serviceDefinition } from './definition.js';
 import { toServiceError } from './status.js';
 import type { CallContext, ServiceImplementation } from './types.js';
@@ -25,26 +26,26 @@ async function* requestsOf(call: grpc.ServerReadableStream<object, object> | grp
   // A cancelled call never ends its readable side: stop iterating on cancellation. The stream
   // iterator must not destroy the call when the client half-closes: the handler may still
   // answer (a plugin ends its Read stream only after the worker ended its side).
-  const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<object>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    else signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
-  });
+  const iterator = call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() as AsyncIterator<object>;
   for (;;) {
-    const next = await Promise.race([iterator.next(), aborted]);
+    const next = await nextUntilAborted(iterator, signal);
     if (next.done) return;
     yield next.value;
   }
 }
 
 async function writeAll(call: grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>, messages: AsyncIterable<object>, signal: AbortSignal): Promise<void> {
-  const cancelled = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   const iterator = messages[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), cancelled.then(() => ({ done: true as const, value: undefined }))]);
+      const next = await nextUntilAborted(iterator, signal);
       if (next.done || signal.aborted) break;
-      if (!call.write(next.value)) await Promise.race([once(call, 'drain'), cancelled]);
+      // once() with the signal removes its listener when the call is cancelled (an AbortError).
+      if (!call.write(next.value)) {
+        await once(call, 'drain', { signal }).catch((err: unknown) => {
+          if (!signal.aborted) throw err;
+        });
+      }
     }
   } finally {
     // Let the handler run its own cleanup (finally blocks) when the client went away.

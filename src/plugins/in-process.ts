@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, InternalError, TributaryError } from '../errors.js';
 import { ConnectorPluginService } from '../gen/tributary/connector/v1/connector_pb.js';
 import type { CallContext, CallOptions } from '../grpc/index.js';
+import { nextUntilAborted, untilAborted } from '../util/abortable.js';
 import type { ConnectorPlugin, ConnectorPluginImplementation } from './types.js';
 
 export interface InProcessOptions {
@@ -80,12 +81,8 @@ class CallScope {
 /** The request side of a streaming call, as the handler sees it: ends when the call is stopped. */
 async function* requestsOf(requests: AsyncIterable<unknown>, schema: DescMessage, signal: AbortSignal): AsyncGenerator<unknown> {
   const iterator = requests[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<unknown>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    else signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
-  });
   for (;;) {
-    const next = await Promise.race([iterator.next(), aborted]);
+    const next = await nextUntilAborted(iterator, signal);
     if (next.done) return;
     yield create(schema, next.value as never);
   }
@@ -111,7 +108,8 @@ async function* responsesOf(
   try {
     iterator = start()[Symbol.asyncIterator]();
     for (;;) {
-      const next = await Promise.race([iterator.next().then(settled, failed), scope.stopped]);
+      // The scope's signal aborts with the error `stopped` rejects with (see CallScope).
+      const next = await untilAborted(iterator.next().then(settled, failed), scope.controller.signal);
       if (next.done) return;
       yield create(schema, next.value as never);
     }

@@ -1,3 +1,5 @@
+import { nextUntilAborted } from './abortable.js';
+
 /**
  * Iterates `source` until `signal` aborts, then stops at once even if the source is stuck in a
  * `next()` that never settles (a hostile plugin that ignores cancellation). The stuck iterator
@@ -5,14 +7,10 @@
  */
 export async function* iterateUntil<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = source[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    else signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
-  });
   let finished = false;
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      const next = await nextUntilAborted(iterator, signal);
       if (next.done) {
         finished = !signal.aborted;
         return;
