@@ -51,6 +51,34 @@ export interface NsWorker {
   exit: Promise<number | null> | undefined;
 }
 
+/**
+ * What the host-side Kafka forwarder sees of one namespace's connections: the arrival time of
+ * each produce request (Kafka API key 0), and a delay it adds to everything the broker sends
+ * back (a slow broker: the namespace's producer waits for answers, its sends queue up).
+ */
+export interface KafkaTap {
+  responseDelayMs: number;
+  produceRequests: number[];
+}
+
+const PRODUCE_API_KEY = 0;
+
+/** Splits a client's byte stream into Kafka request frames (int32 size, then int16 API key…). */
+class RequestFrames {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly onRequest: (apiKey: number) => void) {}
+
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= 6) {
+      const size = this.pending.readInt32BE(0);
+      if (this.pending.length < 4 + size) return;
+      this.onRequest(this.pending.readInt16BE(4));
+      this.pending = this.pending.subarray(4 + size);
+    }
+  }
+}
+
 export class NetnsLab {
   private readonly id = Math.random().toString(36).slice(2, 6);
   private readonly subnet = `10.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}`;
@@ -61,6 +89,11 @@ export class NetnsLab {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Map<string, AdminClient>();
+  private readonly kafkaTaps = new Map<string, KafkaTap>();
+  /** Namespace addresses whose etcd traffic the host forwarders hold (isolateControlPlane). */
+  private readonly etcdHeld = new Set<string>();
+  private readonly heldEtcdSockets = new Map<string, Set<Socket>>();
+  private readonly blackholes = new Map<NsWorker, NsWorker[]>();
   readonly workers: NsWorker[] = [];
   readonly cluster = `netns-${Date.now().toString(36)}-${this.id}`;
 
@@ -126,9 +159,55 @@ export class NetnsLab {
     ip('addr', 'add', `${this.hostIp}/24`, 'dev', this.bridge);
     ip('link', 'set', this.bridge, 'up');
     // Host side: <bridge ip>:<port> -> the loopback services.
-    for (const target of [this.kafkaTarget(), ...this.opts.etcdEndpoints.map((e) => new URL(e)).map((u) => ({ host: u.hostname, port: Number(u.port) }))]) {
-      await this.forward(this.hostIp, target.port, target);
+    const kafka = this.kafkaTarget();
+    await this.forward(this.hostIp, kafka.port, kafka, 'kafka');
+    for (const target of this.opts.etcdEndpoints.map((e) => new URL(e)).map((u) => ({ host: u.hostname, port: Number(u.port) }))) {
+      await this.forward(this.hostIp, target.port, target, 'etcd');
     }
+  }
+
+  /** The Kafka tap of a worker's namespace (see KafkaTap); counting starts when it is first asked for. */
+  kafkaTap(w: NsWorker): KafkaTap {
+    const address = w.address.split(':')[0]!;
+    let tap = this.kafkaTaps.get(address);
+    if (!tap) {
+      tap = { responseDelayMs: 0, produceRequests: [] };
+      this.kafkaTaps.set(address, tap);
+    }
+    return tap;
+  }
+
+  /**
+   * Cuts a worker off from the control plane only: its etcd traffic is held by the host
+   * forwarders (silence, like a dropped link) and routes to the other workers are blackholed
+   * inside its namespace, while its Kafka traffic still flows. Workers in `stillReaches` stay
+   * reachable from it.
+   */
+  isolateControlPlane(w: NsWorker, opts: { stillReaches?: NsWorker[] } = {}): void {
+    const address = w.address.split(':')[0]!;
+    this.etcdHeld.add(address);
+    for (const socket of [...this.sockets]) if (socket.remoteAddress === address && (socket as Socket & { etcd?: boolean }).etcd) this.hold(address, socket);
+    const blackholed = this.workers.filter((other) => other !== w && !opts.stillReaches?.includes(other));
+    this.blackholes.set(w, blackholed);
+    for (const other of blackholed) ip('-n', w.ns, 'route', 'add', 'blackhole', `${other.address.split(':')[0]}/32`);
+  }
+
+  rejoinControlPlane(w: NsWorker): void {
+    const address = w.address.split(':')[0]!;
+    for (const other of this.blackholes.get(w) ?? []) ip('-n', w.ns, 'route', 'del', 'blackhole', `${other.address.split(':')[0]}/32`);
+    this.blackholes.delete(w);
+    this.etcdHeld.delete(address);
+    // Held connections are dropped, so the worker's etcd client reconnects through a live one.
+    for (const socket of this.heldEtcdSockets.get(address) ?? []) socket.destroy();
+    this.heldEtcdSockets.delete(address);
+  }
+
+  private hold(address: string, client: Socket): void {
+    client.unpipe();
+    client.pause();
+    let held = this.heldEtcdSockets.get(address);
+    if (!held) this.heldEtcdSockets.set(address, (held = new Set()));
+    held.add(client);
   }
 
   private kafkaTarget(): { host: string; port: number } {
@@ -136,12 +215,25 @@ export class NetnsLab {
     return { host: host!, port: Number(port) };
   }
 
-  private forward(listenHost: string, listenPort: number, target: { host: string; port: number }): Promise<void> {
+  private forward(listenHost: string, listenPort: number, target: { host: string; port: number }, kind: 'kafka' | 'etcd'): Promise<void> {
     const server = createServer((client) => {
+      const from = client.remoteAddress ?? '';
+      if (kind === 'etcd' && this.etcdHeld.has(from)) {
+        // Accepted and never answered: what a cut-off etcd looks like to a client.
+        this.sockets.add(client);
+        this.hold(from, client);
+        client.on('error', () => client.destroy()).on('close', () => this.sockets.delete(client));
+        return;
+      }
       const upstream = connect(target.port, target.host);
       this.sockets.add(client).add(upstream);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (kind === 'etcd') {
+        (client as Socket & { etcd?: boolean }).etcd = true;
+        client.pipe(upstream);
+        upstream.pipe(client);
+      } else {
+        this.tapKafka(from, client, upstream);
+      }
       const close = () => {
         client.destroy();
         upstream.destroy();
@@ -153,6 +245,33 @@ export class NetnsLab {
     });
     this.servers.push(server);
     return new Promise((resolve, reject) => server.once('error', reject).listen(listenPort, listenHost, () => resolve()));
+  }
+
+  /** Forwards a Kafka connection, counting its produce requests and delaying answers as the tap of its namespace says. */
+  private tapKafka(from: string, client: Socket, upstream: Socket): void {
+    const frames = new RequestFrames((apiKey) => {
+      if (apiKey === PRODUCE_API_KEY) this.kafkaTaps.get(from)?.produceRequests.push(Date.now());
+    });
+    client.on('data', (chunk: Buffer) => {
+      frames.push(chunk);
+      upstream.write(chunk);
+    });
+    // Answers wait in one queue, so they keep their order whatever the delay was when each came.
+    const queue: { at: number; chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = (): void => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (client.writable) client.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(pump, queue[0]!.at - Date.now());
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      queue.push({ at: Date.now() + (this.kafkaTaps.get(from)?.responseDelayMs ?? 0), chunk });
+      if (timer === undefined) pump();
+    });
+    client.on('close', () => clearTimeout(timer));
   }
 
   /** A namespace with its own address, a default route to the host and a Kafka forwarder. */
