@@ -361,7 +361,11 @@ export class Leader {
 
   private onStatus(session: WorkerSession, report: StatusReport): void {
     for (const s of report.statuses) {
-      if (!s.ref || !this.ownedBy(session, s.ref)) continue;
+      if (!s.ref || !this.ownedBy(session, s.ref)) {
+        const owner = s.ref && this.state.owner(s.ref.connector, s.ref.partition);
+        this.log.debug({ workerId: session.info.id, ref: s.ref && { ...s.ref, epoch: String(s.ref.epoch) }, owner: owner && { workerId: owner.workerId, epoch: String(owner.epoch) } }, 'refused a status report from a stale owner or epoch');
+        continue;
+      }
       const status: StatusRecord = {
         connector: s.ref.connector,
         partition: s.ref.partition,

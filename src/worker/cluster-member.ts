@@ -450,7 +450,12 @@ export class ClusterMember {
         this.running.delete(k);
         return;
       }
-      task?.onStateChange(() => this.queueStatus(ref));
+      // Only while this assignment is the current one: a late state change of a task replaced
+      // under a newer epoch would queue a report with the old epoch (which the leader refuses)
+      // in place of the queued report of the task that replaced it, under the same key.
+      task?.onStateChange(() => {
+        if (this.running.get(k) === ref) this.queueStatus(ref);
+      });
       this.queueStatus(ref);
       await this.applyTargetState(runtime, ref, a.targetState);
     }
