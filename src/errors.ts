@@ -92,6 +92,13 @@ export class UnavailableError extends TributaryError {
 }
 
 /**
+ * A call that never reached a leader (none is known, the one known is only taking over, or its
+ * address refused the connection): nothing of it happened, so sending it again is safe. Crosses
+ * gRPC as UNAVAILABLE with the trailing metadata `tributary-not-delivered` (grpc/status.ts).
+ */
+export class NotDeliveredError extends UnavailableError {}
+
+/**
  * A plugin's child process died (or is down and did not come back in time) under a call: the
  * call's failure says nothing about the call itself. Retriable: the host starts a fresh
  * process, and a partition hit only by that is restarted on it without counting as its own
@@ -106,6 +113,21 @@ export class PluginProcessDownError extends UnavailableError {
 export class DeadlineExceededError extends TributaryError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('DEADLINE_EXCEEDED', message, { retriable: true, ...options });
+  }
+}
+
+/**
+ * A stage of stopping a partition did not finish in time: the plugin did not answer its drain
+ * request, or did not make records durable, or Kafka did not acknowledge what was in flight.
+ * The partition fails; the plugin is presumed hung and its process is killed (a fresh one is
+ * started), so the hang cannot hold the worker's other partitions.
+ */
+export class StopStageTimeoutError extends DeadlineExceededError {
+  constructor(
+    readonly stage: 'drain' | 'flush',
+    message: string,
+  ) {
+    super(message, { retriable: false });
   }
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { AdminService } from '../gen/tributary/admin/v1/admin_pb.js';
 import { createClient, type CallContext, type Client, type ServiceImplementation } from '../grpc/index.js';
 import { FORWARDED_IDENTITY, forwardedIdentityOf, holds, type AdminAuthenticator, type Principal } from './auth.js';
-import { FailedPreconditionError, InvalidArgumentError, UnauthenticatedError, UnavailableError } from '../errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotDeliveredError, UnauthenticatedError } from '../errors.js';
 import { sleep } from '../util/iterate.js';
 import type { WorkerNode } from '../worker/index.js';
 import { LeaderAdmin } from './leader-admin.js';
@@ -17,11 +17,6 @@ import { watchStatus } from './watch-status.js';
 type Methods = (typeof AdminService)['method'];
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-/** A forwarded call that failed this way never reached a leader, so sending it again is safe. */
-function notDelivered(message: string): boolean {
-  return /no leader is reachable|was just elected leader|ECONNREFUSED|No connection established/.test(message);
-}
 
 export interface AdminServiceOptions {
   /** How long a call waits for a new leader during a handover before failing with UNAVAILABLE. */
@@ -57,9 +52,9 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
 
   function leaderClient(): Client<Methods> {
     const leader = node.membership?.currentLeader;
-    if (!leader) throw new UnavailableError(`no leader is reachable from worker ${node.options.id}: the cluster is electing one or etcd is unreachable; retry shortly`);
+    if (!leader) throw new NotDeliveredError(`no leader is reachable from worker ${node.options.id}: the cluster is electing one or etcd is unreachable; retry shortly`);
     // Elected but not yet leading (reading the snapshot): forwarding to itself would loop.
-    if (leader.id === node.options.id) throw new UnavailableError(`worker ${node.options.id} was just elected leader and is taking over; retry shortly`);
+    if (leader.id === node.options.id) throw new NotDeliveredError(`worker ${node.options.id} was just elected leader and is taking over; retry shortly`);
     if (forwardClient?.address !== leader.address) {
       forwardClient?.client.close();
       forwardClient = { address: leader.address, client: createClient(AdminService, leader.address, { credentials: node.clientCredentials }) };
@@ -81,7 +76,8 @@ export function createAdminService(node: WorkerNode, options: AdminServiceOption
           const call = leaderClient()[method] as unknown as (r: Req, o: { timeoutMs: number; metadata?: Record<string, string> }) => Promise<Res>;
           return await call(req, { timeoutMs: options.forwardTimeoutMs ?? 30_000, metadata: callerMetadata(context, forwardIdentities) });
         } catch (err) {
-          if (!(err instanceof UnavailableError) || !notDelivered(err.message) || Date.now() >= deadline) throw err;
+          // Only a call that never reached a leader is sent again: anything else may have happened.
+          if (!(err instanceof NotDeliveredError) || Date.now() >= deadline) throw err;
           await sleep(200);
         }
       }

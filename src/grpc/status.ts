@@ -12,6 +12,7 @@ import {
   FailedPreconditionError,
   InternalError,
   InvalidArgumentError,
+  NotDeliveredError,
   NotFoundError,
   PermissionDeniedError,
   TributaryError,
@@ -22,6 +23,16 @@ import {
 } from '../errors.js';
 
 const PROBLEMS_KEY = 'tributary-config-errors-bin';
+const NOT_DELIVERED_KEY = 'tributary-not-delivered';
+
+/**
+ * grpc-js reports a call whose connection was never established as UNAVAILABLE with no server
+ * metadata and nothing structured to say so: its details text is the only mark, read here, at
+ * the library's seam, and nowhere else.
+ */
+function connectionNeverEstablished(e: Partial<grpc.ServiceError>): boolean {
+  return /No connection established|ECONNREFUSED/.test(e.details ?? '');
+}
 
 const toStatus: Record<ErrorCode, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -44,6 +55,7 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
     if (err instanceof InvalidArgumentError && err.problems.length > 0) {
       metadata.set(PROBLEMS_KEY, Buffer.from(JSON.stringify(err.problems)));
     }
+    if (err instanceof NotDeliveredError) metadata.set(NOT_DELIVERED_KEY, 'true');
     return { code: toStatus[err.code], details: err.message, metadata };
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -84,6 +96,7 @@ export function fromServiceError(err: unknown, what: string): TributaryError {
     case grpc.status.FAILED_PRECONDITION:
       return new FailedPreconditionError(details, options);
     case grpc.status.UNAVAILABLE:
+      if (e.metadata?.get(NOT_DELIVERED_KEY)[0] === 'true' || connectionNeverEstablished(e)) return new NotDeliveredError(`${what}: ${details}`, options);
       return new UnavailableError(`${what}: ${details}`, options);
     case grpc.status.DEADLINE_EXCEEDED:
       return new DeadlineExceededError(`${what}: ${details}`, options);

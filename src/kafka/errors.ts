@@ -20,6 +20,9 @@ import {
 /** Another producer took over this producer's transactionalId: stop this one, never retry. */
 export class ProducerFencedError extends FailedPreconditionError {}
 
+/** Kafka refused a record batch as larger than the topic's max.message.bytes. */
+export class RecordTooLargeError extends InvalidArgumentError {}
+
 export interface KafkaErrorContext {
   /** What was attempted, for the message: 'produce', 'fetch', 'create topics', ... */
   operation: string;
@@ -150,7 +153,7 @@ export function factsToError(all: ErrorFacts[], ctx: KafkaErrorContext, cause: u
       return limit === undefined ? [] : [`"${t}": max.message.bytes = ${limit} bytes`];
     });
     const limit = limits.length > 0 ? limits.join('; ') : "the topic's max.message.bytes";
-    return new InvalidArgumentError(
+    return new RecordTooLargeError(
       `${op}: a record batch for ${topicsText(ctx)} is larger than the broker accepts (${limit}); send smaller records or raise max.message.bytes of the topic`,
       [],
       { cause },

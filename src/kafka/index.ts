@@ -24,7 +24,7 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
-export { ProducerFencedError } from './errors.js';
+export { ProducerFencedError, RecordTooLargeError } from './errors.js';
 export { keyPartition } from './murmur2.js';
 export { compileSecurity, isSecurityKey, parseJaasConfig, unsecuredJws, SECURITY_KEYS, TOKEN_COMMAND_KEY, type KafkaSecurityProperties, type SecurityInput, type SecurityProtocol, type SaslMechanism } from './security.js';
 

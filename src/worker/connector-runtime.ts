@@ -397,8 +397,9 @@ export class ConnectorRuntime {
     const offset = await task.stop(reason);
     const status = task.status();
     const pid = this.instance?.pid;
-    if (status.state === TaskState.FAILED && /stage: (drain|flush)/.test(status.error?.message ?? '') && pid !== undefined) {
-      this.log.warn({ partition: task.partition, pid, err: status.error?.message }, 'plugin hung while stopping; killing its process');
+    const hungAt = task.hungWhileStopping();
+    if (hungAt !== undefined && pid !== undefined) {
+      this.log.warn({ partition: task.partition, pid, stage: hungAt, err: status.error?.message }, 'plugin hung while stopping; killing its process');
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { StreamPartition } from '../gen/tributary/connector/v1/connector_pb.js';
-import { describeError, isRetriable } from '../errors.js';
+import { describeError, isRetriable, StopStageTimeoutError } from '../errors.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
 import { noRestarts, restartDelayMs, type RestartPolicy } from './restart-policy.js';
@@ -31,6 +31,8 @@ export abstract class PartitionTask implements Task {
   protected readonly state: TaskStateMachine;
   protected readonly log: Logger;
   protected lastError: { message: string; trace: string } | undefined;
+  /** The stage of stopping that timed out, when that is how this task last failed. */
+  private stopStageTimedOut: StopStageTimeoutError['stage'] | undefined;
   protected stopRequest: { reason: StopReason; requestedAt: number } | undefined;
   /** Set when the task was stopped without draining (fencing). */
   protected killed: string | undefined;
@@ -51,7 +53,10 @@ export abstract class PartitionTask implements Task {
     // Running again after a retry or a restart: the old error no longer describes the partition.
     // Registered first, so status listeners added later already see it cleared.
     this.state.onChange((state) => {
-      if (state === TaskState.RUNNING) this.lastError = undefined;
+      if (state === TaskState.RUNNING) {
+        this.lastError = undefined;
+        this.stopStageTimedOut = undefined;
+      }
     });
   }
 
@@ -71,6 +76,10 @@ export abstract class PartitionTask implements Task {
   protected abstract committedOffset(): Uint8Array | undefined;
   /** Records handed on and not yet acknowledged. */
   protected abstract inFlight(): number;
+
+  hungWhileStopping(): StopStageTimeoutError['stage'] | undefined {
+    return this.state.state === TaskState.FAILED ? this.stopStageTimedOut : undefined;
+  }
 
   status(): TaskStatus {
     return {
@@ -160,6 +169,7 @@ export abstract class PartitionTask implements Task {
           return;
         }
         const error = describeError(err);
+        this.stopStageTimedOut = err instanceof StopStageTimeoutError ? err.stage : undefined;
         if (this.recordsTotal > recordsAtStart) {
           // It moved records since the last failure: this one starts a fresh count.
           this.restartAttempts = 0;

@@ -23,7 +23,7 @@ import type { StreamPartition, WriteRequestSchema, WriteResponse } from '../gen/
 import type { OffsetStore } from '../coordinator/index.js';
 import type { FetchedRecord, PartitionReader, TopicAdmin } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
-import { CancelledError, DeadlineExceededError, describeError, TributaryError } from '../errors.js';
+import { CancelledError, DeadlineExceededError, describeError, StopStageTimeoutError, TributaryError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { pluginFailure } from './plugin-failure.js';
 import { Notifier } from '../util/notifier.js';
@@ -346,7 +346,7 @@ export class SinkTask extends PartitionTask {
       if (this.killed) throw new CancelledError(this.killed);
       if (session.failure !== undefined) throw session.failure;
       if (Date.now() > deadline) {
-        throw new DeadlineExceededError(`plugin did not make records durable within ${timeout} ms of the stop (stage: flush); the partition is marked FAILED`, { retriable: false });
+        throw new StopStageTimeoutError('flush', `plugin did not make records durable within ${timeout} ms of the stop (stage: flush); the partition is marked FAILED`);
       }
       this.requestFlush(session);
       await this.waitChange(session, 100);

@@ -29,7 +29,7 @@ import type { ReadRequestSchema } from '../gen/tributary/connector/v1/connector_
 import type { OffsetStore } from '../coordinator/index.js';
 import type { ProducerRecord, RecordProducer } from '../kafka/index.js';
 import type { ConnectorPlugin } from '../plugins/index.js';
-import { CancelledError, describeError, isRetriable, TributaryError, DeadlineExceededError } from '../errors.js';
+import { CancelledError, describeError, isRetriable, TributaryError, StopStageTimeoutError } from '../errors.js';
 import { ProducerFencedError } from '../kafka/index.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { pluginFailure } from './plugin-failure.js';
@@ -251,13 +251,13 @@ export class SourceTask extends PartitionTask {
         return;
       }
       if (drainSentAt !== undefined && !session.drained && Date.now() - drainSentAt > (this.options.drainTimeoutMs ?? 10_000)) {
-        throw new DeadlineExceededError(
+        throw new StopStageTimeoutError(
+          'drain',
           `plugin did not answer the drain request within ${this.options.drainTimeoutMs ?? 10_000} ms (stage: drain); the partition was cut off and is marked FAILED`,
-          { retriable: false },
         );
       }
       if (this.stopRequest && Date.now() > this.stopDeadline()) {
-        throw new DeadlineExceededError('Kafka did not acknowledge the records in flight before the stop deadline (stage: flush)', { retriable: false });
+        throw new StopStageTimeoutError('flush', 'Kafka did not acknowledge the records in flight before the stop deadline (stage: flush)');
       }
       await session.changed.wait(drainSentAt === undefined ? this.intervalWakeMs(session) : 100);
     }

@@ -18,5 +18,7 @@ export interface Task {
   /** Resolves when the task ended (STOPPED, PAUSED or FAILED). */
   readonly done: Promise<void>;
   status(): TaskStatus;
+  /** Which stage of stopping timed out, when that is why the task is FAILED (its plugin is presumed hung). */
+  hungWhileStopping(): 'drain' | 'flush' | undefined;
   onStateChange(listener: (state: TaskState) => void): () => void;
 }

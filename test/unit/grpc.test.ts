@@ -4,9 +4,10 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addService, bindServer, createClient, shutdownServer, type Client } from '../../src/grpc/index.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { addService, bindServer, createClient, fromServiceError, shutdownServer, toServiceError, type Client } from '../../src/grpc/index.js';
 import { ConnectorPluginService, ConnectorKind, type ReadRequest, type ReadResponse } from '../../src/gen/tributary/connector/v1/connector_pb.js';
-import { InvalidArgumentError, NotFoundError } from '../../src/errors.js';
+import { InvalidArgumentError, NotDeliveredError, NotFoundError, UnavailableError } from '../../src/errors.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
 import { eventually } from '../support/eventually.js';
 
@@ -146,4 +147,24 @@ test('a bidi handler can still answer after the client half-closed its side', as
   assert.equal(answers.length, 1);
   assert.equal(answers[0]!.kind.case, 'durable');
   assert.equal((answers[0]!.kind.value as { throughOffset: bigint }).throughOffset, 3n);
+});
+
+test('a call that never reached a server is NotDeliveredError; one that did keeps its class, across the wire too', async () => {
+  // Nothing listens on a port we just freed: grpc-js fails the connection itself.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const nowhere = createClient(ConnectorPluginService, `127.0.0.1:${port}`);
+  try {
+    await assert.rejects(nowhere.describe({}, { timeoutMs: 5_000 }), (err: unknown) => err instanceof NotDeliveredError);
+  } finally {
+    nowhere.close();
+  }
+  // Thrown by a handler, it crosses gRPC as UNAVAILABLE and comes back as itself …
+  const back = fromServiceError({ ...toServiceError(new NotDeliveredError('no leader is reachable')), message: '' }, 'Admin.Call');
+  assert.ok(back instanceof NotDeliveredError, `got ${String(back)}`);
+  // … while a plain UNAVAILABLE (the call may have been applied) does not become one.
+  const plain = fromServiceError({ ...toServiceError(new UnavailableError('etcd is unreachable')), message: '' }, 'Admin.Call');
+  assert.ok(plain instanceof UnavailableError && !(plain instanceof NotDeliveredError), `got ${String(plain)}`);
 });

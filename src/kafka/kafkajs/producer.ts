@@ -10,7 +10,7 @@ import type { IHeaders, Message, PartitionerArgs, Producer, TopicMessages } from
 import type { Logger } from 'pino';
 import { InvalidArgumentError, type TributaryError } from '../../errors.js';
 import type { CompiledConnection, CompiledProducerOptions } from '../config.js';
-import { fromKafkajsError, type KafkaErrorContext } from '../errors.js';
+import { fromKafkajsError, RecordTooLargeError, type KafkaErrorContext } from '../errors.js';
 import { keyPartition } from '../murmur2.js';
 import { lookupMaxMessageBytes, oversizedTopics } from '../platformatic/topic-limits.js';
 import { QueuedProducer, type DriverTransaction, type ProducerDriver } from '../producer-base.js';
@@ -198,7 +198,7 @@ class KafkajsProducerDriver implements ProducerDriver {
     const topics = [...new Set(records.map((r) => r.topic))];
     const ctx = this.#context('produce', topics);
     const converted = fromKafkajsError(err, ctx);
-    if (converted instanceof InvalidArgumentError && /larger than the broker accepts/.test(converted.message)) {
+    if (converted instanceof RecordTooLargeError) {
       // The limit is read with the platformatic admin: one lookup helper for both adapters.
       const limits = await lookupMaxMessageBytes(this.#conn, topics);
       return fromKafkajsError(err, { ...ctx, topics: oversizedTopics(records, limits), maxMessageBytes: limits });
