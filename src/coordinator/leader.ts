@@ -28,18 +28,17 @@ import {
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, describeError } from '../errors.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
-import { sleep } from '../util/iterate.js';
 import { sameConfig } from '../util/config.js';
 import { partitionKey, planAssignment, type Ownership } from './assignment.js';
 import type { AssignmentRecord, ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
 import { LeaderState, type OwnedPartition } from './leader-state.js';
 import { ReportBuffer } from './report-buffer.js';
 import { StateWriter } from './state-writer.js';
+import { DiscoverySupervisor, type PartitionDiscoverer } from './discovery-supervisor.js';
 
 type SessionResponseInit = MessageInitShape<typeof SessionResponseSchema>;
 
-/** Finds a connector's stream partitions (the worker supplies it: plugins and Kafka live there). */
-export type PartitionDiscoverer = (connector: ConnectorRecord, signal: AbortSignal) => AsyncIterable<{ snapshot: boolean; added: PartitionRecord[]; removed: string[] }>;
+export type { PartitionDiscoverer } from './discovery-supervisor.js';
 
 /**
  * The plugin's once-per-connector hooks, run by the leader (the worker supplies them). A
@@ -103,11 +102,11 @@ export class Leader {
   private readonly state: LeaderState;
   private readonly sessions = new Map<string, WorkerSession>();
   private readonly lastSeen = new Map<string, number>();
-  private readonly discoveries = new Map<string, AbortController>();
   /** Accepted offset and status reports not yet persisted. */
   private readonly reports = new ReportBuffer();
   /** The one path to etcd: writes run one after another, each built when its turn comes. */
   private readonly writer: StateWriter;
+  private readonly discovery: DiscoverySupervisor;
   /**
    * Partitions whose persisted assignment key (owners/<connector>/<partition>) is out of date,
    * with the version of that change: a rebalance writes these and its additions, nothing else.
@@ -122,7 +121,6 @@ export class Leader {
   /** The latest report sequence taken per partition and epoch: an older report is refused. */
   private readonly reportSeqs = new Map<string, { epoch: bigint; seq: bigint }>();
   private readonly rebalanceBackoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
-  private readonly connectorErrors = new Map<string, string>();
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly stopped = new AbortController();
@@ -140,6 +138,19 @@ export class Leader {
     this.log = options.logger.child({ component: 'leader', term: String(options.leadership.term) });
     this.now = options.now ?? Date.now;
     this.writer = new StateWriter(options.leadership);
+    this.discovery = new DiscoverySupervisor(
+      options.discover,
+      {
+        partitionsOf: (connector) => this.state.partitions.get(connector) ?? [],
+        apply: async (connector, partitions, signal) => {
+          await this.writer.write([{ type: 'putPartitions', connector, partitions }]);
+          if (signal.aborted) return;
+          this.state.partitions.set(connector, partitions);
+          this.requestRebalance();
+        },
+      },
+      this.log,
+    );
   }
 
   get term(): bigint {
@@ -158,7 +169,7 @@ export class Leader {
   start(): void {
     const startedAt = this.now();
     for (const workerId of this.state.workersWithAssignments()) this.lastSeen.set(workerId, startedAt);
-    for (const connector of this.state.connectors.values()) this.startDiscovery(connector);
+    for (const connector of this.state.connectors.values()) this.discovery.start(connector);
     const check = setInterval(() => this.checkLiveness(), Math.max(50, Math.floor(this.options.heartbeatIntervalMs / 2)));
     const flush = setInterval(() => void this.flushReports(), this.options.flushIntervalMs);
     check.unref();
@@ -174,7 +185,7 @@ export class Leader {
     if (this.stopped.signal.aborted) return;
     this.stopped.abort();
     for (const t of this.timers) clearInterval(t);
-    for (const d of this.discoveries.values()) d.abort();
+    this.discovery.stopAll();
     await this.flushing;
     if (!this.options.leadership.lost.aborted) await this.flushReports();
     for (const s of this.sessions.values()) this.closeSession(s);
@@ -638,48 +649,6 @@ export class Leader {
     return this.flushing;
   }
 
-  // ---------------------------------------------------------------- discovery
-
-  private startDiscovery(connector: ConnectorRecord): void {
-    if (connector.targetState === 'STOPPED' || this.discoveries.has(connector.name)) return;
-    const controller = new AbortController();
-    this.discoveries.set(connector.name, controller);
-    void this.runDiscovery(connector, controller.signal);
-  }
-
-  private stopDiscovery(name: string): void {
-    this.discoveries.get(name)?.abort();
-    this.discoveries.delete(name);
-  }
-
-  private async runDiscovery(connector: ConnectorRecord, signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-    while (!signal.aborted) {
-      try {
-        for await (const change of this.options.discover(connector, signal)) {
-          if (signal.aborted) return;
-          this.connectorErrors.delete(connector.name);
-          const current = change.snapshot ? [] : [...(this.state.partitions.get(connector.name) ?? [])];
-          const removed = new Set(change.removed);
-          const next = current.filter((p) => !removed.has(p.id));
-          for (const p of change.added) if (!next.some((q) => q.id === p.id)) next.push(p);
-          await this.writer.write([{ type: 'putPartitions', connector: connector.name, partitions: next }]);
-          if (signal.aborted) return;
-          this.state.partitions.set(connector.name, next);
-          this.log.info({ connector: connector.name, partitions: next.length, added: change.added.length, removed: change.removed.length }, 'stream partitions discovered');
-          this.requestRebalance();
-        }
-        return;
-      } catch (err) {
-        if (signal.aborted) return;
-        const message = describeError(err).message;
-        this.connectorErrors.set(connector.name, message);
-        this.log.warn({ connector: connector.name, err: message }, 'partition discovery failed; retrying');
-        await sleep(backoff.next(), signal);
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- operations (admin)
 
   /** Creates or updates a connector. A changed config restarts its partitions (drain, then reassign). */
@@ -693,11 +662,11 @@ export class Leader {
     const configChanged = previous !== undefined && !sameConfig(previous.config, record.config);
     if (configChanged) {
       // Rediscover with the new config, and restart every running partition with it.
-      this.stopDiscovery(record.name);
+      this.discovery.stop(record.name);
       this.revokeConnector(record.name, 'restart', 'connector config changed');
     }
-    if (record.targetState === 'STOPPED') this.stopDiscovery(record.name);
-    else this.startDiscovery(record);
+    if (record.targetState === 'STOPPED') this.discovery.stop(record.name);
+    else this.discovery.start(record);
     if (previous && previous.targetState !== record.targetState && record.targetState !== 'STOPPED') {
       const owned = [...this.state.owners.values()].filter((o) => o.connector === record.name && !o.revoking);
       for (const workerId of new Set(owned.map((o) => o.workerId))) this.sendAssign(workerId, owned.filter((o) => o.workerId === workerId));
@@ -715,7 +684,7 @@ export class Leader {
     } catch (err) {
       this.log.warn({ connector: name, err: describeError(err).message }, 'the plugin\'s ConnectorDeleted hook failed; deleting anyway');
     }
-    this.stopDiscovery(name);
+    this.discovery.stop(name);
     // Buffered reports of the connector are never written again, not even by a flush in flight.
     this.reports.fence(name);
     try {
@@ -725,7 +694,7 @@ export class Leader {
     }
     this.reports.forgetConnector(name);
     for (const key of this.reportSeqs.keys()) if (key.startsWith(`${name}\u0000`)) this.reportSeqs.delete(key);
-    this.connectorErrors.delete(name);
+    this.discovery.forget(name);
     this.state.connectors.delete(name);
     this.state.partitions.delete(name);
     this.state.offsets.delete(name);
@@ -744,9 +713,7 @@ export class Leader {
     const record = this.state.connectors.get(name);
     if (!record) throw new NotFoundError(`connector "${name}" not found`);
     if (record.targetState === 'STOPPED') return false;
-    this.stopDiscovery(name);
-    this.connectorErrors.delete(name);
-    this.startDiscovery(record);
+    this.discovery.restart(record);
     return true;
   }
 
@@ -815,7 +782,7 @@ export class Leader {
   }
 
   connectorError(name: string): string | undefined {
-    return this.connectorErrors.get(name);
+    return this.discovery.errorOf(name);
   }
 
   partitionsOf(name: string): PartitionRecord[] {
