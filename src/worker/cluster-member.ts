@@ -9,21 +9,19 @@
  * FenceClock's deadline. Only live answers of a leader and fresh reads of the election move that
  * deadline (see fence-clock.ts); while answers are overdue the member reads the election once per
  * heartbeat interval.
+ *
+ * What the leader's instructions do to the data plane (start, disown, revoke, fence every task)
+ * is the AssignmentApplier's (assignment-applier.ts); this file is the session and its clock.
  */
 import type { Logger } from 'pino';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { create } from '@bufbuild/protobuf';
 import {
   CoordinatorService,
-  TargetState as TargetStateProto,
-  TaskState as TaskStateProto,
-  type Assignment,
   type PartitionRef,
   type RevokeAckSchema,
   type SessionRequestSchema,
   type SessionResponse,
 } from '../gen/tributary/cluster/v1/cluster_pb.js';
-import { StreamPartitionSchema } from '../gen/tributary/connector/v1/connector_pb.js';
 import { partitionKey, type CoordinatorBackend, type WorkerInfo } from '../coordinator/index.js';
 import { createClient } from '../grpc/index.js';
 import { randomUUID } from 'node:crypto';
@@ -32,11 +30,9 @@ import { AlreadyExistsError, PermissionDeniedError, UnauthenticatedError, descri
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep } from '../util/iterate.js';
-import { sameConfig } from '../util/config.js';
 import type { AssignedOffsetStore } from './assigned-offset-store.js';
-import type { ConnectorRuntime } from './connector-runtime.js';
+import { AssignmentApplier, type Running } from './assignment-applier.js';
 import { FenceClock } from './fence-clock.js';
-import { TaskState } from './task-state.js';
 import type { Worker } from './worker.js';
 import type { HealthReporter, WorkerMetrics } from '../observability/index.js';
 
@@ -63,31 +59,13 @@ export interface ClusterMemberOptions {
   credentials?: grpc.ChannelCredentials;
 }
 
-interface Running {
-  connector: string;
-  partition: string;
-  epoch: bigint;
-}
-
-const taskStateToProto: Record<TaskState, TaskStateProto> = {
-  [TaskState.UNASSIGNED]: TaskStateProto.UNASSIGNED,
-  [TaskState.STARTING]: TaskStateProto.STARTING,
-  [TaskState.RUNNING]: TaskStateProto.RUNNING,
-  [TaskState.PAUSED]: TaskStateProto.PAUSED,
-  [TaskState.STOPPING]: TaskStateProto.STOPPING,
-  [TaskState.STOPPED]: TaskStateProto.STOPPED,
-  [TaskState.FAILED]: TaskStateProto.FAILED,
-};
-
 const key = (connector: string, partition: string) => partitionKey({ connector, partition });
 
 export class ClusterMember {
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly running = new Map<string, Running>();
-  private readonly openedWith = new Map<string, Record<string, string>>();
-  /** Statuses to report (latest per partition). */
-  private readonly statusQueue = new Map<string, { ref: Running; state: TaskState; error?: string; trace?: string }>();
+  /** What runs here under which epoch, and applying the leader's instructions to it. */
+  private readonly applier: AssignmentApplier;
   private readonly stopped = new AbortController();
   private leader: WorkerInfo | undefined;
   private leaderChanged = new AbortController();
@@ -116,8 +94,6 @@ export class ClusterMember {
   private readingElection = false;
   private rereadElection = false;
   private fenced = false;
-  /** Counts fences, so an assignment being applied while one happens is undone. */
-  private fences = 0;
   private leaving: { done: () => void } | undefined;
   /** Revokes being applied (a partition stopping, its connector closing). */
   private revokesInFlight = 0;
@@ -133,6 +109,7 @@ export class ClusterMember {
   constructor(private readonly options: ClusterMemberOptions) {
     this.log = options.logger.child({ component: 'member' });
     this.now = options.now ?? Date.now;
+    this.applier = new AssignmentApplier(options.worker, options.offsets);
     this.sessionTimeoutMs = options.sessionTimeoutMs;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs;
     this.clock = new FenceClock(() => this.fenceAfterMs(), this.now);
@@ -167,7 +144,7 @@ export class ClusterMember {
     // fresh read right now is: a successor shows in it at once, instead of up to a heartbeat
     // interval later, which matters when the old leader died just before our fence deadline.
     this.leader = leader;
-    if (leader && this.clock.heardFrom !== leader.id && this.running.size > 0) void this.readElection(true);
+    if (leader && this.clock.heardFrom !== leader.id && this.applier.size > 0) void this.readElection(true);
     if (leader) this.options.metrics?.leaderChanged();
     this.leaderChanged.abort();
     this.leaderChanged = new AbortController();
@@ -202,7 +179,7 @@ export class ClusterMember {
   }
 
   private checkFence(): void {
-    if (this.fenced || this.running.size === 0) return;
+    if (this.fenced || this.applier.size === 0) return;
     const now = this.now();
     if (now > this.clock.deadline()) {
       void this.fence(`no proof for ${this.fenceAfterMs()} ms (session.timeout − heartbeat.interval) that the leader still hears this worker`);
@@ -242,23 +219,12 @@ export class ClusterMember {
   private async fence(reason: string): Promise<void> {
     if (this.fenced) return;
     this.fenced = true;
-    this.fences++;
     this.options.metrics?.fenced();
     this.options.health?.set('not-fenced', false, `fenced: ${reason}; serving again once a leader welcomes this worker`);
-    this.log.warn({ reason, partitions: this.running.size }, 'fencing myself: stopping every task');
-    const all = [...this.running.values()];
-    // Kills first (each marks its task killed at once), then the producers close without
-    // draining: after the fence deadline no produce request may leave this worker (hole 2).
-    const kills = all.map((r) => this.options.worker.connector(r.connector)?.task(r.partition)?.kill(reason));
-    const dropped = await Promise.all(this.options.worker.connectors().map((runtime) => runtime.abortProduction(`this worker fenced itself: ${reason}`)));
-    const droppedRecords = dropped.reduce((sum, n) => sum + n, 0);
+    this.log.warn({ reason, partitions: this.applier.size }, 'fencing myself: stopping every task');
+    // No draining: after the fence deadline no produce request may leave this worker (hole 2).
+    const droppedRecords = await this.applier.fenceAll(reason);
     if (droppedRecords > 0) this.log.warn({ droppedRecords }, 'records dropped unsent by the fence; they stay uncommitted and the next owners read them again');
-    await Promise.allSettled(kills);
-    for (const r of all) {
-      this.running.delete(key(r.connector, r.partition));
-      this.options.offsets.release(r.connector, r.partition);
-    }
-    await this.closeIdleConnectors();
     this.fenced = false;
     // The leader may still hear us (a stall, not a cut): a fresh hello tells it that nothing runs
     // here, so it reassigns these partitions at once instead of waiting for a session timeout.
@@ -323,7 +289,7 @@ export class ClusterMember {
               capacity: this.options.self.capacity,
               version: this.options.self.version,
               incarnation: this.incarnation,
-              running: [...this.running.values()].map((r) => ({ connector: r.connector, partition: r.partition, epoch: r.epoch })),
+              running: this.applier.partitions().map((r) => ({ connector: r.connector, partition: r.partition, epoch: r.epoch })),
               revoked: [...this.undeliveredRevokeAcks.values()].map((p) => p.ack),
             },
           },
@@ -359,13 +325,13 @@ export class ClusterMember {
         this.term = kind.value.term;
         this.options.health?.set('joined', true);
         this.options.health?.set('not-fenced', true);
-        this.enqueue(() => this.disown(kind.value.disown));
+        this.enqueue(() => this.applier.disown(kind.value.disown));
         // The new leader gets our latest offsets and statuses at once.
-        for (const r of this.running.values()) {
+        for (const r of this.applier.partitions()) {
           const offset = this.options.offsets.latestOf(r.connector, r.partition);
           if (offset) this.options.offsets.commit(r.connector, r.partition, offset, r.epoch);
-          this.queueStatus(r);
         }
+        this.applier.queueAllStatuses();
         this.sendReports();
         if (this.leaving) this.send({ kind: { case: 'leave', value: {} } });
         break;
@@ -384,7 +350,8 @@ export class ClusterMember {
       case 'assign':
         this.enqueue(async () => {
           const started = performance.now();
-          await this.applyAssignments(kind.value.assignments);
+          await this.applier.apply(kind.value.assignments);
+          this.sendReports();
           this.options.metrics?.rebalance((performance.now() - started) / 1000);
         });
         break;
@@ -405,85 +372,6 @@ export class ClusterMember {
     this.applying = this.applying.then(work).catch((err: unknown) => this.log.error({ err: describeError(err).message }, 'applying leader instructions failed'));
   }
 
-  private async disown(refs: PartitionRef[]): Promise<void> {
-    for (const ref of refs) {
-      const k = key(ref.connector, ref.partition);
-      const r = this.running.get(k);
-      if (!r || r.epoch !== ref.epoch) continue;
-      await this.options.worker.connector(r.connector)?.task(r.partition)?.kill('the leader gave this partition to another worker');
-      this.running.delete(k);
-      this.options.offsets.release(r.connector, r.partition);
-    }
-    await this.closeIdleConnectors();
-  }
-
-  private async applyAssignments(assignments: Assignment[]): Promise<void> {
-    const fences = this.fences;
-    for (const a of assignments) {
-      if (this.fences !== fences) return;
-      if (!a.ref || !a.partition) continue;
-      const ref: Running = { connector: a.ref.connector, partition: a.ref.partition, epoch: a.ref.epoch };
-      const k = key(ref.connector, ref.partition);
-      const existing = this.running.get(k);
-      let runtime: ConnectorRuntime | undefined;
-      try {
-        runtime = await this.runtimeFor(ref.connector, a.config);
-      } catch (err) {
-        const { message, trace } = describeError(err);
-        this.running.set(k, ref);
-        this.statusQueue.set(k, { ref, state: TaskState.FAILED, error: message, trace });
-        continue;
-      }
-      if (existing && existing.epoch === ref.epoch) {
-        await this.applyTargetState(runtime, ref, a.targetState);
-        continue;
-      }
-      if (existing) await runtime.task(ref.partition)?.kill('reassigned under a newer epoch');
-      // Stamped with the epoch that committed it (exactly-once recovery compares it with the offsets topic's).
-      this.options.offsets.assign(ref.connector, ref.partition, a.committedOffset, a.committedOffsetEpoch ?? ref.epoch);
-      this.running.set(k, ref);
-      await runtime.startPartition(create(StreamPartitionSchema, a.partition), ref.epoch);
-      const task = runtime.task(ref.partition);
-      if (this.fences !== fences) {
-        // Fenced while starting: this assignment is void.
-        await task?.kill('fenced while starting');
-        this.running.delete(k);
-        return;
-      }
-      // Only while this assignment is the current one: a late state change of a task replaced
-      // under a newer epoch would queue a report with the old epoch (which the leader refuses)
-      // in place of the queued report of the task that replaced it, under the same key.
-      task?.onStateChange(() => {
-        if (this.running.get(k) === ref) this.queueStatus(ref);
-      });
-      this.queueStatus(ref);
-      await this.applyTargetState(runtime, ref, a.targetState);
-    }
-    this.sendReports();
-  }
-
-  private async applyTargetState(runtime: ConnectorRuntime, ref: Running, target: TargetStateProto): Promise<void> {
-    if (target === TargetStateProto.PAUSED) await runtime.pausePartition(ref.partition);
-    else if (target === TargetStateProto.RUNNING) await runtime.resumePartition(ref.partition);
-  }
-
-  /** The connector's runtime here, opened with `config` (reopened when the config changed and nothing runs). */
-  private async runtimeFor(connector: string, config: Record<string, string>): Promise<ConnectorRuntime> {
-    const worker = this.options.worker;
-    let runtime = worker.connector(connector);
-    const openedWith = this.openedWith.get(connector);
-    if (runtime && openedWith && !sameConfig(openedWith, config) && runtime.partitions().length === 0) {
-      await worker.closeConnector(connector);
-      runtime = undefined;
-    }
-    if (!runtime) {
-      runtime = await worker.openConnector(connector, config);
-      // The config as the leader sent it (references unresolved), to notice changes.
-      this.openedWith.set(connector, config);
-    }
-    return runtime;
-  }
-
   private async revoke(ref: PartitionRef): Promise<void> {
     this.revokesInFlight++;
     try {
@@ -496,24 +384,11 @@ export class ClusterMember {
 
   private async revokeOne(ref: PartitionRef): Promise<void> {
     const k = key(ref.connector, ref.partition);
-    const r = this.running.get(k);
-    let finalOffset: Uint8Array | undefined;
-    let clean = true;
-    if (r && r.epoch === ref.epoch) {
-      const task = this.options.worker.connector(r.connector)?.task(r.partition);
-      if (task) {
-        finalOffset = await this.options.worker.connector(r.connector)!.stopPartition(r.partition, 'revoke');
-        clean = task.status().state === TaskState.STOPPED;
-      }
-      finalOffset ??= this.options.offsets.latestOf(r.connector, r.partition);
-      this.running.delete(k);
-      this.options.offsets.release(r.connector, r.partition);
-      this.statusQueue.delete(k);
-    }
+    const { finalOffset, clean } = await this.applier.revoke(ref);
     const ack: RevokeAckInit = { ref: { connector: ref.connector, partition: ref.partition, epoch: ref.epoch }, finalOffset, clean };
     const seq = this.send({ kind: { case: 'revokeAck', value: ack } });
     this.undeliveredRevokeAcks.set(k, { ack, before: seq ?? this.sentSeq });
-    await this.closeIdleConnectors();
+    await this.applier.closeIdleConnectors();
   }
 
   /**
@@ -523,23 +398,7 @@ export class ClusterMember {
    * moved). A heartbeat's answer proves everything sent before it was handled (onAnswer).
    */
   private finishLeavingIfHandedOver(): void {
-    if (this.leaving && this.running.size === 0 && this.revokesInFlight === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
-  }
-
-  private async closeIdleConnectors(): Promise<void> {
-    for (const runtime of this.options.worker.connectors()) {
-      const busy = [...this.running.values()].some((r) => r.connector === runtime.name);
-      if (busy) continue;
-      await this.options.worker.closeConnector(runtime.name);
-      this.openedWith.delete(runtime.name);
-    }
-  }
-
-  private queueStatus(ref: Running): void {
-    const task = this.options.worker.connector(ref.connector)?.task(ref.partition);
-    if (!task) return;
-    const status = task.status();
-    this.statusQueue.set(key(ref.connector, ref.partition), { ref, state: status.state, error: status.error?.message, trace: status.error?.trace });
+    if (this.leaving && this.applier.size === 0 && this.revokesInFlight === 0 && this.undeliveredRevokeAcks.size === 0) this.leaving.done();
   }
 
   private sendReports(): void {
@@ -561,21 +420,13 @@ export class ClusterMember {
       });
       if (persistNow) this.options.offsets.reportSent(reportId);
     }
-    if (this.statusQueue.size > 0) {
-      const statuses = [...this.statusQueue.values()].map((s) => ({
-        ref: { connector: s.ref.connector, partition: s.ref.partition, epoch: s.ref.epoch },
-        state: taskStateToProto[s.state],
-        error: s.error ?? '',
-        trace: s.trace ?? '',
-      }));
-      this.statusQueue.clear();
-      this.send({ kind: { case: 'status', value: { statuses } } });
-    }
+    const statuses = this.applier.takeStatuses();
+    if (statuses.length > 0) this.send({ kind: { case: 'status', value: { statuses } } });
   }
 
   /** Running partitions, for status pages and tests. */
   partitions(): Running[] {
-    return [...this.running.values()];
+    return this.applier.partitions();
   }
 
   /**
@@ -584,7 +435,7 @@ export class ClusterMember {
    * locally. Resolves when this worker runs nothing.
    */
   async leave(deadlineMs: number): Promise<void> {
-    if (this.running.size > 0 && this.outbound) {
+    if (this.applier.size > 0 && this.outbound) {
       await new Promise<void>((resolve) => {
         this.leaving = { done: resolve };
         this.send({ kind: { case: 'leave', value: {} } });
@@ -592,10 +443,7 @@ export class ClusterMember {
       });
     }
     // Whatever the leader did not take (no leader, or too slow): drain here.
-    for (const r of [...this.running.values()]) {
-      await this.options.worker.connector(r.connector)?.stopPartition(r.partition, 'stop');
-      this.running.delete(key(r.connector, r.partition));
-    }
+    await this.applier.drainAll();
     this.sendReports();
   }
 
