@@ -34,6 +34,7 @@ import type { AssignmentRecord, ClusterSnapshot, ConnectorRecord, Leadership, Pa
 import { LeaderState, type OwnedPartition } from './leader-state.js';
 import { ReportBuffer } from './report-buffer.js';
 import { StateWriter } from './state-writer.js';
+import { WorkerLiveness } from './worker-liveness.js';
 import { DiscoverySupervisor, type PartitionDiscoverer } from './discovery-supervisor.js';
 
 type SessionResponseInit = MessageInitShape<typeof SessionResponseSchema>;
@@ -101,7 +102,7 @@ const targetToProto: Record<TargetState, TargetStateProto> = {
 export class Leader {
   private readonly state: LeaderState;
   private readonly sessions = new Map<string, WorkerSession>();
-  private readonly lastSeen = new Map<string, number>();
+  private readonly liveness: WorkerLiveness;
   /** Accepted offset and status reports not yet persisted. */
   private readonly reports = new ReportBuffer();
   /** The one path to etcd: writes run one after another, each built when its turn comes. */
@@ -138,6 +139,7 @@ export class Leader {
     this.log = options.logger.child({ component: 'leader', term: String(options.leadership.term) });
     this.now = options.now ?? Date.now;
     this.writer = new StateWriter(options.leadership);
+    this.liveness = new WorkerLiveness(options.sessionTimeoutMs, this.now);
     this.discovery = new DiscoverySupervisor(
       options.discover,
       {
@@ -167,8 +169,7 @@ export class Leader {
 
   /** Takes over: every worker that owns partitions gets a full session timeout to reconnect. */
   start(): void {
-    const startedAt = this.now();
-    for (const workerId of this.state.workersWithAssignments()) this.lastSeen.set(workerId, startedAt);
+    this.liveness.expect(this.state.workersWithAssignments());
     for (const connector of this.state.connectors.values()) this.discovery.start(connector);
     const check = setInterval(() => this.checkLiveness(), Math.max(50, Math.floor(this.options.heartbeatIntervalMs / 2)));
     const flush = setInterval(() => void this.flushReports(), this.options.flushIntervalMs);
@@ -215,7 +216,7 @@ export class Leader {
         }
         if (!session) throw new InvalidArgumentError('a session must start with hello');
         if (this.sessions.get(session.info.id) !== session) break;
-        this.lastSeen.set(session.info.id, this.now());
+        this.liveness.heard(session.info.id);
         switch (kind.case) {
           case 'heartbeat':
             out.push({ kind: { case: 'heartbeat', value: {} } });
@@ -243,7 +244,7 @@ export class Leader {
         session.closed = true;
         const owns = this.state.assignmentsOf(session.info.id).length;
         if (session.leaving && owns === 0) {
-          this.lastSeen.delete(session.info.id);
+          this.liveness.forget(session.info.id);
           this.log.info({ workerId: session.info.id }, 'worker left the cluster');
         } else {
           this.log.info({ workerId: session.info.id, partitions: owns }, 'worker session closed; its partitions stay until the session timeout');
@@ -256,14 +257,14 @@ export class Leader {
   private onHello(hello: Hello, out: AsyncQueue<SessionResponseInit>): WorkerSession {
     const info: WorkerInfo = { id: hello.workerId, address: hello.address, capacity: hello.capacity || 1, version: hello.version };
     const previous = this.sessions.get(info.id);
-    if (previous && !previous.closed && previous.incarnation && hello.incarnation && previous.incarnation !== hello.incarnation && this.now() - (this.lastSeen.get(info.id) ?? 0) <= this.options.sessionTimeoutMs) {
+    if (previous && !previous.closed && previous.incarnation && hello.incarnation && previous.incarnation !== hello.incarnation && this.liveness.alive(info.id)) {
       this.log.error({ workerId: info.id, address: info.address, running: previous.info.address }, 'refused a second process with a worker id already in use');
       throw new AlreadyExistsError(`worker id "${info.id}" is already in use by a live worker at ${previous.info.address}; start this process with another --id (or stop the other one first)`);
     }
     if (previous) this.closeSession(previous);
     const session: WorkerSession = { info, out, incarnation: hello.incarnation, closed: false, leaving: false, reportId: 0n, ackWanted: false, refused: [] };
     this.sessions.set(info.id, session);
-    this.lastSeen.set(info.id, this.now());
+    this.liveness.heard(info.id);
     // Revokes finished while the previous session was failing: as if their acks had arrived then.
     for (const ack of hello.revoked) this.onRevokeAck(session, ack);
     const disown = hello.running.filter((ref) => {
@@ -414,14 +415,8 @@ export class Leader {
   // ---------------------------------------------------------------- liveness
 
   private checkLiveness(): void {
-    const now = this.now();
     const known = new Set([...this.sessions.keys(), ...this.state.workersWithAssignments()]);
-    for (const workerId of known) {
-      const seen = this.lastSeen.get(workerId) ?? now;
-      if (!this.lastSeen.has(workerId)) this.lastSeen.set(workerId, now);
-      if (now - seen <= this.options.sessionTimeoutMs) continue;
-      this.declareDead(workerId, now - seen);
-    }
+    for (const { workerId, silentMs } of this.liveness.overdue(known)) this.declareDead(workerId, silentMs);
   }
 
   private declareDead(workerId: string, silentMs: number): void {
@@ -431,7 +426,7 @@ export class Leader {
       this.closeSession(session);
       this.sessions.delete(workerId);
     }
-    this.lastSeen.delete(workerId);
+    this.liveness.forget(workerId);
     let lost = 0;
     for (const [key, o] of this.state.owners) {
       if (o.workerId !== workerId) continue;
@@ -537,7 +532,7 @@ export class Leader {
     epoch: bigint;
     writes: StateWrite[];
   } {
-    const workers = [...new Set([...this.sessions.keys(), ...this.lastSeen.keys()])].map((id) => {
+    const workers = [...new Set([...this.sessions.keys(), ...this.liveness.known()])].map((id) => {
       const session = this.sessions.get(id);
       return { id, capacity: session?.info.capacity ?? 1, available: session !== undefined && !session.leaving };
     });
@@ -802,13 +797,13 @@ export class Leader {
   }
 
   workers(): Array<WorkerInfo & { connected: boolean; lastSeen: number | undefined; partitions: number }> {
-    const ids = new Set([...this.sessions.keys(), ...this.lastSeen.keys()]);
+    const ids = new Set([...this.sessions.keys(), ...this.liveness.known()]);
     return [...ids].map((id) => {
       const s = this.sessions.get(id);
       return {
         ...(s?.info ?? { id, address: '', capacity: 1, version: '' }),
         connected: s !== undefined,
-        lastSeen: this.lastSeen.get(id),
+        lastSeen: this.liveness.lastSeenOf(id),
         partitions: [...this.state.owners.values()].filter((o) => o.workerId === id).length,
       };
     });
