@@ -29,11 +29,12 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import { AsyncQueue } from '../util/async-queue.js';
 import { Backoff } from '../util/backoff.js';
 import { sameConfig } from '../util/config.js';
-import { partitionKey, planAssignment, type Ownership } from './assignment.js';
-import type { AssignmentRecord, ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
+import { partitionKey } from './assignment.js';
+import type { ClusterSnapshot, ConnectorRecord, Leadership, PartitionRecord, StateWrite, StatusRecord, TargetState, WorkerInfo } from './backend.js';
 import { LeaderState, type OwnedPartition } from './leader-state.js';
 import { ReportBuffer } from './report-buffer.js';
 import { StateWriter } from './state-writer.js';
+import { planRebalance, type DirtyOwner, type RebalancePlan } from './rebalance-plan.js';
 import { WorkerLiveness } from './worker-liveness.js';
 import { DiscoverySupervisor, type PartitionDiscoverer } from './discovery-supervisor.js';
 
@@ -89,10 +90,6 @@ interface ReportAcks {
   restore(): void;
 }
 
-function assignmentRecord(o: OwnedPartition): AssignmentRecord {
-  return { connector: o.connector, partition: o.partition, workerId: o.workerId, epoch: o.epoch };
-}
-
 const targetToProto: Record<TargetState, TargetStateProto> = {
   RUNNING: TargetStateProto.RUNNING,
   PAUSED: TargetStateProto.PAUSED,
@@ -112,7 +109,7 @@ export class Leader {
    * Partitions whose persisted assignment key (owners/<connector>/<partition>) is out of date,
    * with the version of that change: a rebalance writes these and its additions, nothing else.
    */
-  private readonly dirtyOwners = new Map<string, { connector: string; partition: string; version: number }>();
+  private readonly dirtyOwners = new Map<string, DirtyOwner>();
   private dirtyVersion = 0;
   /** Workers whose old-layout assignment list still exists; deleted with the first rebalance. */
   private legacyAssignmentWorkers: string[];
@@ -522,59 +519,13 @@ export class Leader {
     if (stale) this.requestRebalance();
   }
 
-  /** What a rebalance would change, computed without touching the state. */
-  private planChanges(): {
-    additions: OwnedPartition[];
-    revokes: Array<{ owner: OwnedPartition; why: 'move' | 'drop'; reason: string }>;
-    /** Partition keys written, with the dirty version each write covers (-1: an addition). */
-    dirty: Map<string, number>;
-    legacyDeleted: boolean;
-    epoch: bigint;
-    writes: StateWrite[];
-  } {
+  /** What a rebalance would change, computed without touching the state (rebalance-plan.ts). */
+  private planChanges(): RebalancePlan {
     const workers = [...new Set([...this.sessions.keys(), ...this.liveness.known()])].map((id) => {
       const session = this.sessions.get(id);
-      return { id, capacity: session?.info.capacity ?? 1, available: session !== undefined && !session.leaving };
+      return { id, capacity: session?.info.capacity ?? 1, connected: session !== undefined, leaving: session?.leaving ?? false };
     });
-    const current: Ownership[] = [...this.state.owners.values()].map((o) => ({ connector: o.connector, partition: o.partition.id, workerId: o.workerId, revoking: o.revoking !== undefined }));
-    const plan = planAssignment({ desired: this.state.desired(), workers, current, maxWorkers: this.state.workerCaps() });
-
-    const revokes: Array<{ owner: OwnedPartition; why: 'move' | 'drop'; reason: string }> = [];
-    for (const d of plan.drop) {
-      const owner = this.state.owner(d.connector, d.partition);
-      if (owner && this.sessions.has(owner.workerId)) revokes.push({ owner, why: 'drop', reason: 'partition no longer runs' });
-    }
-    for (const m of plan.move) {
-      const owner = this.state.owner(m.connector, m.partition);
-      if (owner && this.sessions.has(owner.workerId)) revokes.push({ owner, why: 'move', reason: 'rebalancing' });
-    }
-    let epoch = this.state.epoch;
-    const additions: OwnedPartition[] = [];
-    for (const a of plan.assign) {
-      const partition = this.state.partition(a.connector, a.partition);
-      if (!partition) continue;
-      epoch += 1n;
-      additions.push({ connector: a.connector, partition, workerId: a.workerId, epoch });
-    }
-    // Writes grow with what changed: one key per added, moved or released partition.
-    const dirty = new Map<string, number>();
-    const writes: StateWrite[] = [];
-    const added = new Map(additions.map((o) => [partitionKey({ connector: o.connector, partition: o.partition.id }), o]));
-    for (const [key, d] of this.dirtyOwners) {
-      dirty.set(key, d.version);
-      if (added.has(key)) continue;
-      const o = this.state.owners.get(key);
-      writes.push(o ? { type: 'putAssignment', assignment: assignmentRecord(o) } : { type: 'deleteAssignment', connector: d.connector, partition: d.partition });
-    }
-    for (const [key, o] of added) {
-      if (!dirty.has(key)) dirty.set(key, -1);
-      writes.push({ type: 'putAssignment', assignment: assignmentRecord(o) });
-    }
-    const legacyDeleted = this.legacyAssignmentWorkers.length > 0;
-    // Last, so a batch cut short (etcd's per-transaction cap) never loses the old list first.
-    for (const workerId of this.legacyAssignmentWorkers) writes.push({ type: 'deleteLegacyAssignments', workerId });
-    if (writes.length > 0) writes.push({ type: 'putEpoch', epoch });
-    return { additions, revokes, dirty, legacyDeleted, epoch, writes };
+    return planRebalance({ state: this.state, workers, dirtyOwners: this.dirtyOwners, legacyAssignmentWorkers: this.legacyAssignmentWorkers });
   }
 
   private sendAssign(workerId: string, owned: OwnedPartition[]): void {
