@@ -6,7 +6,7 @@
  * create revision), so a deposed leader cannot write even before it notices its successor
  * (invariant 2).
  *
- * etcd layout (kept in sync with etcd/keys.ts):
+ * etcd layout (kept in sync with store-layout/keys.ts):
  *   /tributary/<cluster>/leader/…                        election (etcd3 Election)
  *   /tributary/<cluster>/workers/<id>                     lease-bound WorkerInfo (JSON)
  *   /tributary/<cluster>/connectors/<name>/config         ConnectorRecord (JSON)

@@ -3,8 +3,8 @@
  * immediate: the first candidate leads at once (term 1), later candidates queue and the next one
  * leads when the leader resigns (term 2, …). Watchers are plain callbacks, called synchronously.
  *
- * Cluster state is kept as the same key/value layout the etcd backend uses (etcd/keys.ts) and
- * changed by the same write plan (etcd/state.ts), so both backends give a batch the same meaning.
+ * Cluster state is kept as the same key/value layout the etcd backend uses (store-layout/keys.ts) and
+ * changed by the same write plan (store-layout/state.ts), so both backends give a batch the same meaning.
  * With `{ path }` the state and the last term are persisted as one JSON file, rewritten atomically
  * (temporary file, fsync, rename, fsync of the folder) by every write and election, and loaded by
  * start(): a restarted standalone process resumes its connectors, partitions, offsets and epoch.
@@ -15,8 +15,7 @@ import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ClusterSnapshot, CoordinatorBackend, Leadership, StateWrite, WorkerInfo } from './backend.js';
 import { FailedPreconditionError, InternalError } from '../errors.js';
-import { ClusterKeys } from './etcd/keys.js';
-import { planWrites, snapshotFromKvs } from './etcd/state.js';
+import { ClusterKeys, planWrites, snapshotFromKvs } from './store-layout/index.js';
 
 export interface MemoryBackendOptions {
   /** JSON file that keeps the cluster state across restarts; in memory only when absent. */

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3, type Watcher } from 'etcd3';
 import { PartitionState } from '../../src/gen/tributary/admin/v1/admin_pb.js';
-import { decodeAssignment } from '../../src/coordinator/etcd/codec.js';
+import { decodeAssignment } from '../../src/coordinator/store-layout/codec.js';
 import { EmbeddedCluster, committedSeqs, everyPartitionRunning, freePort } from '../support/cluster.js';
 import { countSeqs, readTopic } from '../support/data-plane.js';
 import { eventually } from '../support/eventually.js';

@@ -9,9 +9,9 @@ import pino from 'pino';
 import { create } from '@bufbuild/protobuf';
 import { SessionRequestSchema, type SessionRequest, type SessionResponse } from '../../src/gen/tributary/cluster/v1/cluster_pb.js';
 import { Leader, MemoryBackend, type ClusterSnapshot, type Leadership, type PartitionRecord, type StateWrite } from '../../src/coordinator/index.js';
-import { ClusterKeys } from '../../src/coordinator/etcd/keys.js';
-import { encodeAssignment, encodeAssignments, encodeConnector, encodePartitions } from '../../src/coordinator/etcd/codec.js';
-import { planWrites, snapshotFromKvs } from '../../src/coordinator/etcd/state.js';
+import { ClusterKeys } from '../../src/coordinator/store-layout/keys.js';
+import { encodeAssignment, encodeAssignments, encodeConnector, encodePartitions } from '../../src/coordinator/store-layout/codec.js';
+import { planWrites, snapshotFromKvs } from '../../src/coordinator/store-layout/state.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
 import { eventually } from '../support/eventually.js';
 

@@ -11,9 +11,8 @@ import type { ClusterSnapshot, CoordinatorBackend, Leadership, WorkerInfo } from
 import { FailedPreconditionError, InvalidArgumentError, type ConfigProblem } from '../../errors.js';
 import { EtcdElection } from './election.js';
 import { fromEtcdError } from './errors.js';
-import { ClusterKeys } from './keys.js';
+import { ClusterKeys, snapshotFromKvs } from '../store-layout/index.js';
 import { EtcdMembership } from './membership.js';
-import { snapshotFromKvs } from './state.js';
 
 export interface EtcdBackendOptions {
   /** etcd client URLs, e.g. `['http://127.0.0.1:2379']`. */

@@ -27,12 +27,10 @@ import type { Logger } from 'pino';
 import type { Leadership, StateWrite, WorkerInfo } from '../backend.js';
 import { FailedPreconditionError, InternalError, UnavailableError, describeError } from '../../errors.js';
 import { Backoff } from '../../util/backoff.js';
-import { decodeWorker, encodeWorker } from './codec.js';
+import { decodeWorker, encodeWorker, expandPrefixDeletes, planWrites, type ClusterKeys, type KeyOp } from '../store-layout/index.js';
 import { fromEtcdError } from './errors.js';
-import type { ClusterKeys } from './keys.js';
 import { pause, within } from './timing.js';
 import { watchPrefix } from './prefix-watch.js';
-import { expandPrefixDeletes, planWrites, type KeyOp } from './state.js';
 
 export interface ElectionContext {
   client: Etcd3;

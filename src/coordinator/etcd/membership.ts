@@ -10,11 +10,10 @@ import type { Logger } from 'pino';
 import type { WorkerInfo } from '../backend.js';
 import { FailedPreconditionError, describeError } from '../../errors.js';
 import { Backoff } from '../../util/backoff.js';
-import { decodeWorker, encodeWorker } from './codec.js';
+import { decodeWorker, encodeWorker, type ClusterKeys } from '../store-layout/index.js';
 import { pause } from './timing.js';
 import { fromEtcdError } from './errors.js';
 import { watchPrefix } from './prefix-watch.js';
-import type { ClusterKeys } from './keys.js';
 
 export interface MembershipContext {
   client: Etcd3;
